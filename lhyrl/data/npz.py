@@ -1,0 +1,354 @@
+"""Plain ``.npz`` demonstration files: flat per-step arrays, as many users hold them.
+
+The layout is ``obs``, ``acts``, ``next_obs``, ``dones`` (and optionally ``episode_starts``,
+``rewards``, ``terminated``, ``truncated``); see :func:`load_npz`. Nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from minari.serialization import deserialize_space, serialize_space
+
+from lhyrl.data.dataset import (
+    DatasetError,
+    Demonstrations,
+    _array_shape,
+    _check_path_free,
+    _last_step_flags,
+)
+from lhyrl.data.types import Episode
+
+_NPZ_LAYOUT = (
+    "an .npz file needs arrays obs (N, *obs_shape), acts (N, *act_shape), "
+    "next_obs (N, *obs_shape) and dones (N,) bool, and may add episode_starts (N,) bool, "
+    "rewards (N,), terminated (N,) bool and truncated (N,) bool"
+)
+
+
+_Fail = Callable[[str], DatasetError]
+"""Builds the error for one problem found in one file."""
+
+
+def save_npz(
+    path: str | os.PathLike[str], demos: Demonstrations, *, overwrite: bool = False
+) -> Path:
+    """Write demonstrations as flat per-step arrays in an ``.npz`` file.
+
+    Besides the arrays :func:`load_npz` reads, the file records both spaces (as JSON) and the
+    env id, so :func:`load_demonstrations` gives back the same demonstrations. The file is
+    written under a temporary name and renamed into place.
+
+    Args:
+        path: The file to write; must end in ``.npz``.
+        demos: The demonstrations to write.
+        overwrite: Replace an existing file at ``path``.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        FileExistsError: If ``path`` exists and ``overwrite`` is false.
+        ValueError: If ``path`` does not end in ``.npz``.
+    """
+    path = Path(path)
+    if path.suffix != ".npz":
+        raise ValueError(f"{path} must end in .npz")
+    _check_path_free(path, overwrite=overwrite)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    eps = demos.episodes
+    arrays: dict[str, np.ndarray] = {
+        "obs": np.concatenate([ep.obs[:-1] for ep in eps]),
+        "acts": np.concatenate([ep.acts for ep in eps]),
+        "next_obs": np.concatenate([ep.obs[1:] for ep in eps]),
+        "dones": np.concatenate([_last_step_flags(len(ep), True) for ep in eps]),
+        "episode_starts": np.concatenate([_first_step_flags(len(ep)) for ep in eps]),
+        "rewards": np.concatenate([ep.rewards for ep in eps]),
+        "terminated": np.concatenate([_last_step_flags(len(ep), ep.terminated) for ep in eps]),
+        "truncated": np.concatenate([_last_step_flags(len(ep), ep.truncated) for ep in eps]),
+        "observation_space": np.array(serialize_space(demos.observation_space)),
+        "action_space": np.array(serialize_space(demos.action_space)),
+    }
+    if demos.env_id is not None:
+        arrays["env_id"] = np.array(demos.env_id)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)  # type: ignore[arg-type]
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+    return path
+
+
+def _first_step_flags(n_steps: int) -> np.ndarray:
+    flags = np.zeros(n_steps, dtype=bool)
+    flags[0] = True
+    return flags
+
+
+def load_npz(
+    path: str | os.PathLike[str],
+    *,
+    observation_space: gym.Space | None = None,
+    action_space: gym.Space | None = None,
+) -> Demonstrations:
+    """Import demonstrations from flat per-step arrays in an ``.npz`` file.
+
+    Required arrays, ``N`` steps in all: ``obs (N, *obs_shape)``, ``acts (N, *act_shape)``,
+    ``next_obs (N, *obs_shape)``, ``dones (N,)`` (True at the last step of each episode).
+    Optional: ``episode_starts (N,)`` (True at the first step of each episode; must agree with
+    ``dones``), ``rewards (N,)`` (zeros when absent), ``terminated``/``truncated (N,)`` (read at
+    each episode's last step; without them an episode ending in a done counts as terminated),
+    and ``observation_space``/``action_space``/``env_id`` as written by :func:`save_npz`.
+
+    Episodes are split at ``dones``; steps after the last done form a final episode marked
+    truncated. Within an episode, ``next_obs[t]`` must equal ``obs[t + 1]``.
+
+    Spaces come from the arguments, else from the file, else are inferred: integer 1-D
+    ``acts`` give ``Discrete(max + 1)``, anything else a float32 ``Box(-inf, inf)``; the
+    observation space is a float32 ``Box(-inf, inf)``. Arrays are cast to the spaces' dtypes.
+
+    Args:
+        path: The ``.npz`` file.
+        observation_space: The observation space to validate against, if known.
+        action_space: The action space to validate against, if known.
+
+    Returns:
+        The demonstrations.
+
+    Raises:
+        DatasetError: If the file is unreadable, a key is missing, or an array has the wrong
+            length, shape or dtype, non-finite values, or values outside the space.
+    """
+    path = Path(path)
+    arrays = _read_npz(path)
+
+    def fail(message: str) -> DatasetError:
+        return DatasetError(f"{path}: {message}; {_NPZ_LAYOUT}")
+
+    for key in ("obs", "acts", "next_obs", "dones"):
+        if key not in arrays:
+            raise fail(f"the required array {key!r} is missing (found {sorted(arrays)})")
+    n = len(arrays["obs"]) if arrays["obs"].ndim else 0
+    if n == 0:
+        raise fail("'obs' holds no steps")
+    for key in (
+        "acts",
+        "next_obs",
+        "dones",
+        "episode_starts",
+        "rewards",
+        "terminated",
+        "truncated",
+    ):
+        _check_length(arrays, key, n, fail)
+    for key in ("obs", "acts", "next_obs", "rewards"):
+        if key in arrays:
+            _check_numeric(arrays[key], key, fail)
+    if arrays["next_obs"].shape != arrays["obs"].shape:
+        raise fail(
+            f"'next_obs' has shape {arrays['next_obs'].shape}, expected the shape of 'obs', "
+            f"{arrays['obs'].shape}"
+        )
+    flags: dict[str, np.ndarray] = {
+        key: _as_flags(arrays[key], key, fail)
+        for key in ("dones", "episode_starts", "terminated", "truncated")
+        if key in arrays
+    }
+    for key in ("dones", "rewards"):
+        if key in arrays and arrays[key].ndim != 1:
+            raise fail(f"{key!r} has shape {arrays[key].shape}, expected ({n},)")
+
+    obs_space = observation_space
+    if obs_space is None:
+        obs_space = _stored_space(arrays, "observation_space", fail)
+    if obs_space is None:
+        obs_space = spaces.Box(-np.inf, np.inf, shape=arrays["obs"].shape[1:])
+    act_space = action_space
+    if act_space is None:
+        act_space = _stored_space(arrays, "action_space", fail)
+    if act_space is None:
+        act_space = _infer_action_space(arrays["acts"])
+    obs = _cast_to_space(arrays["obs"], obs_space, "obs", fail)
+    next_obs = _cast_to_space(arrays["next_obs"], obs_space, "next_obs", fail)
+    acts = _cast_to_space(arrays["acts"], act_space, "acts", fail)
+    rewards = arrays["rewards"].astype(np.float32) if "rewards" in arrays else np.zeros(n, "f4")
+
+    dones = flags["dones"]
+    ends = [int(end) for end in np.flatnonzero(dones)]
+    if not ends or ends[-1] != n - 1:
+        ends.append(n - 1)  # a trailing partial episode, kept as truncated
+    starts = [0] + [end + 1 for end in ends[:-1]]
+    if "episode_starts" in flags:
+        expected = np.zeros(n, dtype=bool)
+        expected[starts] = True
+        disagree = np.flatnonzero(expected != flags["episode_starts"])
+        if len(disagree):
+            t = int(disagree[0])
+            raise fail(
+                f"'episode_starts' disagrees with 'dones' at step {t}: episode_starts[{t}] is "
+                f"{bool(flags['episode_starts'][t])} but dones says a new episode "
+                f"{'starts' if expected[t] else 'does not start'} there"
+            )
+
+    episodes = []
+    for start, end in zip(starts, ends, strict=True):
+        seam = np.flatnonzero(
+            ~_rows_equal(next_obs[start:end], obs[start + 1 : end + 1])
+        )  # (end - start,) steps where the observations do not chain up
+        if len(seam):
+            t = start + int(seam[0])
+            raise fail(
+                f"next_obs[{t}] differs from obs[{t + 1}] inside an episode; is a done missing?"
+            )
+        terminated, truncated = _end_flags(flags, end)
+        episodes.append(
+            Episode(
+                obs=np.concatenate([obs[start : end + 1], next_obs[end : end + 1]]),
+                acts=acts[start : end + 1],
+                rewards=rewards[start : end + 1],
+                terminated=terminated,
+                truncated=truncated,
+            )
+        )
+    env_id = str(arrays["env_id"]) if "env_id" in arrays and arrays["env_id"].ndim == 0 else None
+    try:
+        return Demonstrations(episodes, obs_space, act_space, env_id=env_id)
+    except DatasetError as err:
+        raise fail(str(err)) from err
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    if not path.is_file():
+        raise DatasetError(f"{path} does not exist or is not a file; {_NPZ_LAYOUT}")
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except Exception as err:  # zipfile.BadZipFile, OSError, ValueError, EOFError, ...
+        raise DatasetError(
+            f"{path} is not a readable .npz archive ({type(err).__name__}: {err}); {_NPZ_LAYOUT}"
+        ) from err
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise DatasetError(f"{path} holds a single .npy array, not an .npz archive; {_NPZ_LAYOUT}")
+    try:
+        with loaded as npz:
+            arrays: dict[str, np.ndarray] = {}
+            for key in npz:
+                try:
+                    arrays[key] = npz[key]
+                except ValueError as err:  # object arrays would need unpickling
+                    raise DatasetError(
+                        f"{path}: array {key!r} cannot be read without unpickling ({err}); "
+                        "store plain numeric arrays"
+                    ) from err
+            return arrays
+    except DatasetError:
+        raise
+    except Exception as err:  # zipfile.BadZipFile, OSError, ValueError, EOFError, ...
+        raise DatasetError(
+            f"{path} is not a readable .npz archive ({type(err).__name__}: {err}); {_NPZ_LAYOUT}"
+        ) from err
+
+
+def _check_length(arrays: dict[str, np.ndarray], key: str, n: int, fail: _Fail) -> None:
+    if key not in arrays:
+        return
+    length = len(arrays[key]) if arrays[key].ndim else None
+    if length != n:
+        raise fail(f"{key!r} holds {length} steps but 'obs' holds {n}; they must match")
+
+
+def _check_numeric(array: np.ndarray, key: str, fail: _Fail) -> None:
+    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+        raise fail(f"{key!r} has dtype {array.dtype}; expected integers or floats")
+    if np.issubdtype(array.dtype, np.floating):
+        bad = np.flatnonzero(~np.isfinite(array.reshape(len(array), -1)).all(axis=1))
+        if len(bad):
+            raise fail(
+                f"{key!r} holds NaN or infinite values ({len(bad)} steps, the first at step "
+                f"{int(bad[0])}); expected finite numbers"
+            )
+
+
+def _as_flags(array: np.ndarray, key: str, fail: _Fail) -> np.ndarray:
+    if array.ndim != 1:
+        raise fail(f"{key!r} has shape {array.shape}, expected one flag per step")
+    if array.dtype == np.bool_:
+        return array
+    numeric = np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
+    if numeric and np.isin(array, (0, 1)).all():
+        return array.astype(bool)
+    raise fail(f"{key!r} must hold booleans (or 0/1); got dtype {array.dtype}")
+
+
+def _stored_space(arrays: dict[str, np.ndarray], key: str, fail: _Fail) -> gym.Space | None:
+    if key not in arrays:
+        return None
+    try:
+        text = str(arrays[key].item())
+        return deserialize_space(text)
+    except Exception as err:  # Minari's deserializer raises assorted errors and asserts
+        raise fail(
+            f"{key!r} is not a valid serialized space ({type(err).__name__}: {err})"
+        ) from err
+
+
+def _infer_action_space(acts: np.ndarray) -> gym.Space:
+    if np.issubdtype(acts.dtype, np.integer) and acts.ndim == 1 and acts.min() >= 0:
+        return spaces.Discrete(int(acts.max()) + 1)
+    return spaces.Box(-np.inf, np.inf, shape=acts.shape[1:], dtype=np.float32)
+
+
+def _cast_to_space(array: np.ndarray, space: gym.Space, key: str, fail: _Fail) -> np.ndarray:
+    shape = _array_shape(space, "observation" if "obs" in key else "action")
+    if array.shape[1:] != shape:
+        raise fail(
+            f"{key!r} has shape {array.shape[1:]} per step but the space {space} has shape {shape}"
+        )
+    if isinstance(space, spaces.Discrete | spaces.MultiDiscrete | spaces.MultiBinary):
+        if not np.array_equal(array, np.round(array)):
+            raise fail(f"{key!r} must hold whole numbers for {space}")
+        cast = array.astype(space.dtype)
+        if isinstance(space, spaces.MultiBinary):
+            low, high = np.zeros(shape, np.int64), np.ones(shape, np.int64)
+        elif isinstance(space, spaces.Discrete):
+            low, high = np.asarray(space.start), np.asarray(space.start + space.n - 1)
+        else:
+            low, high = np.asarray(space.start), np.asarray(space.start + space.nvec - 1)
+        inside = ((cast >= low) & (cast <= high)).reshape(len(cast), -1).all(axis=1)
+        if not inside.all():
+            t = int(np.flatnonzero(~inside)[0])
+            raise fail(f"{key!r}[{t}] = {cast[t]} lies outside {space}")
+        return cast
+    return array.astype(space.dtype, copy=False)
+
+
+def _end_flags(flags: dict[str, np.ndarray], end: int) -> tuple[bool, bool]:
+    """``(terminated, truncated)`` of the episode whose last step is ``end``."""
+    if not flags["dones"][end]:
+        return False, True  # a trailing partial episode
+    terminated = flags.get("terminated")
+    truncated = flags.get("truncated")
+    if terminated is None and truncated is None:
+        return True, False
+    if truncated is None:
+        return bool(terminated[end]), not bool(terminated[end])  # type: ignore[index]
+    if terminated is None:
+        return not bool(truncated[end]), bool(truncated[end])
+    return bool(terminated[end]), bool(truncated[end])
+
+
+def _rows_equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-row exact equality of two ``(T, ...)`` arrays, as ``(T,)`` bool."""
+    return (a.reshape(len(a), -1) == b.reshape(len(b), -1)).all(axis=1)

@@ -1,0 +1,252 @@
+"""Run a policy in an env (single or vector) and record the finished episodes.
+
+Every policy is used through one calling convention: a function from a batch of observations
+``(B, *obs_shape)`` to a batch of actions ``(B, *act_shape)``. :func:`as_policy_fn` turns a
+Stable-Baselines3 model or policy into such a function; a plain callable is used as it is.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from typing import Any, TypeAlias
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.policies import BasePolicy
+from tqdm.auto import tqdm
+
+from lhyrl.data.types import Episode
+
+PolicyFn: TypeAlias = Callable[[np.ndarray], np.ndarray]
+"""A function from a batch of observations ``(B, *obs_shape)`` to actions ``(B, *act_shape)``."""
+
+PolicyLike: TypeAlias = BaseAlgorithm | BasePolicy | Callable[[np.ndarray], np.ndarray]
+"""Anything :func:`as_policy_fn` accepts: an SB3 model, an SB3 policy, or a batched callable."""
+
+
+def as_policy_fn(policy: PolicyLike, *, deterministic: bool = True) -> PolicyFn:
+    """Turn a policy of any supported kind into a batched policy function.
+
+    Args:
+        policy: A Stable-Baselines3 model (``PPO``, ``SAC``, ...), an SB3 policy, or a callable
+            mapping a batch of observations to a batch of actions.
+        deterministic: For SB3 models and policies, whether to take the mode of the action
+            distribution. Ignored for plain callables.
+
+    Returns:
+        A function ``obs (B, *obs_shape) -> actions (B, *act_shape)``.
+
+    Raises:
+        TypeError: If ``policy`` is none of the supported kinds.
+    """
+    # An SB3 policy is a torch Module and hence callable: test for the SB3 types first.
+    if isinstance(policy, BaseAlgorithm | BasePolicy):
+        sb3_policy = policy
+
+        def predict(obs: np.ndarray) -> np.ndarray:
+            actions, _ = sb3_policy.predict(obs, deterministic=deterministic)
+            return np.asarray(actions)
+
+        return predict
+    if callable(policy):
+        return policy
+    raise TypeError(
+        "policy must be a Stable-Baselines3 model or policy, or a callable mapping a batch of "
+        f"observations to a batch of actions; got {type(policy).__name__}"
+    )
+
+
+def random_policy(action_space: gym.Space, *, seed: int) -> PolicyFn:
+    """A batched policy that samples actions uniformly from ``action_space``.
+
+    The space is copied and the copy seeded, so the caller's space keeps its own random state.
+
+    Args:
+        action_space: The (single-env) action space to sample from.
+        seed: Seed of the copy's random generator.
+
+    Returns:
+        A function returning ``len(obs)`` independent samples stacked into one array.
+    """
+    space = copy.deepcopy(action_space)
+    space.seed(seed)
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        return np.stack([np.asarray(space.sample()) for _ in range(len(obs))])
+
+    return act
+
+
+def episode_returns(episodes: Sequence[Episode]) -> np.ndarray:
+    """The undiscounted return of each episode, ``(len(episodes),)`` float64."""
+    return np.array([ep.episode_return for ep in episodes], dtype=np.float64)
+
+
+def collect_episodes(
+    env: gym.Env | gym.vector.VectorEnv,
+    policy: PolicyLike,
+    *,
+    n_episodes: int,
+    seed: int | None = None,
+    deterministic: bool = True,
+    progress: bool = True,
+) -> list[Episode]:
+    """Run ``policy`` in ``env`` until ``n_episodes`` episodes have finished.
+
+    With a single env, the first episode starts from ``env.reset(seed=seed)`` and later ones
+    from a plain ``env.reset()``. With a vector env, ``env.reset(seed=seed)`` is called once
+    (Gymnasium then seeds sub-env ``i`` with ``seed + i``) and the sub-envs reset themselves;
+    the ``NEXT_STEP`` and ``SAME_STEP`` autoreset modes are both handled, so every recorded
+    episode starts with a reset observation and ends with the true final observation.
+
+    The episodes returned are the first ``n_episodes`` to finish, in finishing order (sub-env
+    index breaks ties). With a vector env this favours short episodes when lengths vary; use a
+    single env, or more episodes than envs, where that bias matters.
+
+    Args:
+        env: A Gymnasium env or vector env with array observations and actions.
+        policy: An SB3 model or policy, or a batched callable (see :func:`as_policy_fn`).
+        n_episodes: How many episodes to return; at least 1.
+        seed: Seed of the first reset; ``None`` leaves the env's generator as it is.
+        deterministic: Passed on to SB3's ``predict``.
+        progress: Show a tqdm progress bar counting episodes.
+
+    Returns:
+        Exactly ``n_episodes`` episodes.
+
+    Raises:
+        ValueError: If ``n_episodes < 1``, if a vector env has autoreset disabled, or if the
+            policy returns actions of the wrong shape.
+        TypeError: If ``env`` is not a Gymnasium env or vector env.
+    """
+    if n_episodes < 1:
+        raise ValueError(f"n_episodes must be at least 1, got {n_episodes}")
+    if not isinstance(env, gym.Env | gym.vector.VectorEnv):
+        raise TypeError(
+            f"env must be a gymnasium Env or VectorEnv, got {type(env).__name__} (a "
+            "Stable-Baselines3 VecEnv is not supported; use gym.make_vec instead)"
+        )
+    policy_fn = as_policy_fn(policy, deterministic=deterministic)
+    with tqdm(total=n_episodes, unit="episode", disable=not progress) as bar:
+        if isinstance(env, gym.vector.VectorEnv):
+            return _collect_vector(env, policy_fn, n_episodes=n_episodes, seed=seed, bar=bar)
+        return _collect_single(env, policy_fn, n_episodes=n_episodes, seed=seed, bar=bar)
+
+
+class _EpisodeBuffer:
+    """The growing lists of one unfinished episode."""
+
+    def __init__(self, first_obs: Any) -> None:
+        self.obs: list[np.ndarray] = [np.array(first_obs, copy=True)]
+        self.acts: list[np.ndarray] = []
+        self.rewards: list[float] = []
+
+    def add(self, act: np.ndarray, reward: float, next_obs: Any) -> None:
+        self.acts.append(act)
+        self.rewards.append(float(reward))
+        self.obs.append(np.array(next_obs, copy=True))
+
+    def finish(self, *, terminated: bool, truncated: bool) -> Episode:
+        return Episode(
+            obs=np.stack(self.obs),
+            acts=np.stack(self.acts),
+            rewards=np.asarray(self.rewards, dtype=np.float32),
+            terminated=terminated,
+            truncated=truncated,
+        )
+
+
+def _checked_actions(actions: Any, action_space: gym.Space, batch_size: int) -> np.ndarray:
+    """Cast a policy's output to the action space's dtype and check its shape."""
+    actions = np.asarray(actions)
+    if action_space.shape is None:
+        raise ValueError(f"unsupported action space {action_space}: it has no array shape")
+    expected = (batch_size, *action_space.shape)
+    if actions.shape != expected:
+        raise ValueError(
+            f"the policy returned actions of shape {actions.shape}; expected {expected} "
+            f"(a batch of {batch_size} actions from {action_space})"
+        )
+    return actions.astype(action_space.dtype, copy=False)
+
+
+def _collect_single(
+    env: gym.Env, policy_fn: PolicyFn, *, n_episodes: int, seed: int | None, bar: tqdm
+) -> list[Episode]:
+    episodes: list[Episode] = []
+    obs, _ = env.reset(seed=seed)
+    buffer = _EpisodeBuffer(obs)
+    while len(episodes) < n_episodes:
+        action = _checked_actions(policy_fn(np.asarray(obs)[None]), env.action_space, 1)[0]
+        obs, reward, terminated, truncated, _ = env.step(action)
+        buffer.add(action, float(reward), obs)
+        if terminated or truncated:
+            episodes.append(buffer.finish(terminated=bool(terminated), truncated=bool(truncated)))
+            bar.update(1)
+            if len(episodes) < n_episodes:
+                obs, _ = env.reset()
+                buffer = _EpisodeBuffer(obs)
+    return episodes
+
+
+def _autoreset_mode(env: gym.vector.VectorEnv) -> AutoresetMode:
+    mode = env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
+    mode = AutoresetMode(mode.value if isinstance(mode, AutoresetMode) else mode)
+    if mode == AutoresetMode.DISABLED:
+        raise ValueError(
+            "collect_episodes needs a vector env that resets its sub-envs itself; this one has "
+            "autoreset_mode=DISABLED. Create it with autoreset_mode NEXT_STEP (the default) or "
+            "SAME_STEP, e.g. gym.make_vec(..., vector_kwargs={'autoreset_mode': "
+            "gym.vector.AutoresetMode.NEXT_STEP})"
+        )
+    return mode
+
+
+def _collect_vector(
+    env: gym.vector.VectorEnv,
+    policy_fn: PolicyFn,
+    *,
+    n_episodes: int,
+    seed: int | None,
+    bar: tqdm,
+) -> list[Episode]:
+    mode = _autoreset_mode(env)
+    n_envs = env.num_envs
+    episodes: list[Episode] = []
+    obs, _ = env.reset(seed=seed)
+    buffers = [_EpisodeBuffer(obs[i]) for i in range(n_envs)]
+    # NEXT_STEP: a sub-env that finished on the previous step spends this step resetting.
+    resetting = np.zeros(n_envs, dtype=bool)
+    while len(episodes) < n_episodes:
+        actions = _checked_actions(
+            policy_fn(np.asarray(obs)), env.single_action_space, n_envs
+        )  # (n_envs, *act_shape)
+        obs, rewards, terminations, truncations, infos = env.step(actions)
+        for i in range(n_envs):
+            if resetting[i]:
+                buffers[i] = _EpisodeBuffer(obs[i])
+                resetting[i] = False
+                continue
+            done = bool(terminations[i] or truncations[i])
+            if done and mode == AutoresetMode.SAME_STEP:
+                final_obs = infos["final_obs"][i]
+            else:
+                final_obs = obs[i]
+            buffers[i].add(actions[i], float(rewards[i]), final_obs)
+            if not done:
+                continue
+            if len(episodes) < n_episodes:
+                episodes.append(
+                    buffers[i].finish(
+                        terminated=bool(terminations[i]), truncated=bool(truncations[i])
+                    )
+                )
+                bar.update(1)
+            if mode == AutoresetMode.SAME_STEP:
+                buffers[i] = _EpisodeBuffer(obs[i])
+            else:
+                resetting[i] = True
+    return episodes

@@ -1,0 +1,100 @@
+"""Demonstration data types: an :class:`Episode` and flat :class:`Transitions`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One episode of interaction.
+
+    Attributes:
+        obs: Observations, ``(T + 1, *obs_shape)``: the reset observation, then one per step.
+        acts: Actions taken, ``(T, *act_shape)``.
+        rewards: Rewards received, ``(T,)`` float32.
+        terminated: Whether the episode ended in a terminal state (crash, goal, ...).
+        truncated: Whether the episode was cut off (time limit) without a terminal state.
+    """
+
+    obs: np.ndarray
+    acts: np.ndarray
+    rewards: np.ndarray
+    terminated: bool
+    truncated: bool
+
+    def __post_init__(self) -> None:
+        n = len(self.acts)
+        if len(self.obs) != n + 1 or len(self.rewards) != n:
+            raise ValueError(
+                f"an episode needs len(obs) == len(acts) + 1 == len(rewards) + 1; got "
+                f"{len(self.obs)} observations, {n} actions and {len(self.rewards)} rewards"
+            )
+
+    def __len__(self) -> int:
+        return len(self.acts)
+
+    @property
+    def episode_return(self) -> float:
+        """The undiscounted sum of rewards."""
+        return float(np.sum(self.rewards))
+
+
+@dataclass(frozen=True)
+class Transitions:
+    """A flat batch of transitions ``(obs, act, next_obs, done)``, as BC and GAIL consume them.
+
+    Attributes:
+        obs: ``(N, *obs_shape)``.
+        acts: ``(N, *act_shape)``.
+        next_obs: ``(N, *obs_shape)``.
+        dones: ``(N,)`` bool: the episode ended (terminated or truncated) after this transition.
+    """
+
+    obs: np.ndarray
+    acts: np.ndarray
+    next_obs: np.ndarray
+    dones: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = len(self.obs)
+        if not (len(self.acts) == len(self.next_obs) == len(self.dones) == n):
+            raise ValueError(
+                "transitions need obs, acts, next_obs and dones of one length; got "
+                f"{len(self.obs)}, {len(self.acts)}, {len(self.next_obs)}, {len(self.dones)}"
+            )
+
+    def __len__(self) -> int:
+        return len(self.obs)
+
+    @classmethod
+    def from_episodes(cls, episodes: Sequence[Episode]) -> Transitions:
+        """Flatten episodes into transitions; ``dones`` marks the last step of each episode."""
+        if not episodes:
+            raise ValueError("cannot build transitions from an empty list of episodes")
+        dones = []
+        for ep in episodes:
+            done = np.zeros(len(ep), dtype=bool)
+            done[-1] = True
+            dones.append(done)
+        return cls(
+            obs=np.concatenate([ep.obs[:-1] for ep in episodes]),
+            acts=np.concatenate([ep.acts for ep in episodes]),
+            next_obs=np.concatenate([ep.obs[1:] for ep in episodes]),
+            dones=np.concatenate(dones),
+        )
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[Transitions]) -> Transitions:
+        """Join several batches of transitions into one."""
+        if not parts:
+            raise ValueError("cannot concatenate an empty list of transitions")
+        return cls(
+            obs=np.concatenate([p.obs for p in parts]),
+            acts=np.concatenate([p.acts for p in parts]),
+            next_obs=np.concatenate([p.next_obs for p in parts]),
+            dones=np.concatenate([p.dones for p in parts]),
+        )

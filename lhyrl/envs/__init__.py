@@ -1,0 +1,32 @@
+"""Gymnasium environments of lhyrl; importing this module registers every ``lhyrl/`` id."""
+
+from gymnasium.envs.registration import register, registry
+
+DRIVING_STEPS = 300  # 30 s at 10 steps per second
+DRIVING_DISCRETE_STEPS = 60  # 30 s at 2 decisions per second
+
+
+def register_envs() -> None:
+    """Register every lhyrl environment id (once; importing :mod:`lhyrl` calls this)."""
+    specs = [
+        dict(
+            id="lhyrl/Driving-v0",
+            entry_point="lhyrl.envs.driving:DrivingEnv",
+            vector_entry_point="lhyrl.envs.driving:DrivingVectorEnv",
+            max_episode_steps=DRIVING_STEPS,
+        ),
+        dict(
+            id="lhyrl/DrivingDiscrete-v0",
+            entry_point="lhyrl.envs.driving:DrivingDiscreteEnv",
+            vector_entry_point="lhyrl.envs.driving:DrivingDiscreteVectorEnv",
+            max_episode_steps=DRIVING_DISCRETE_STEPS,
+        ),
+    ]
+    for spec in specs:
+        if spec["id"] not in registry:
+            register(**spec)  # type: ignore[arg-type]
+
+
+register_envs()
+
+ENV_IDS = ("lhyrl/Driving-v0", "lhyrl/DrivingDiscrete-v0")

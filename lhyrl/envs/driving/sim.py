@@ -1,0 +1,442 @@
+"""Batched driving simulator: an ego car with kinematic bicycle dynamics among IDM traffic.
+
+Everything here works on ``B`` environments at once with numpy arrays, so the single-car env
+(``B = 1``) and the native vector env share one implementation. Positions are Frenet coordinates
+on a :class:`~lhyrl.envs.driving.road.Roads` batch. Randomness is drawn only in
+:meth:`DrivingSim.reset_one`, from the generator it is given; stepping is deterministic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from lhyrl.envs.driving.road import Roads
+
+VEHICLE_LENGTH = 4.5  # m
+VEHICLE_WIDTH = 1.8  # m
+REAR_AXLE = 1.25  # m, centre of mass to rear axle
+WHEELBASE = 2.5  # m
+EGO_START_S = 60.0  # m along the road
+SLOT_SPACING = 25.0  # m between initial traffic slots in a lane
+SLOTS_SPAN = (-40.0, 340.0)  # traffic starts this far behind / ahead of the ego car (m)
+FINISH_MARGIN = 60.0  # the course ends this far before the road does (m)
+
+# Intelligent Driver Model for traffic (Treiber et al. 2000)
+IDM_ACCEL = 1.5  # m/s^2
+IDM_COMFORT_BRAKE = 3.0  # m/s^2
+IDM_MIN_GAP = 3.0  # m, bumper to bumper
+IDM_TIME_HEADWAY = 1.2  # s
+IDM_MAX_BRAKE = 8.0  # m/s^2
+# Lane changes of the lane-changing part of traffic
+LANE_CHANGE_BLOCKED_GAP = 40.0  # m: a leader closer than this makes a car look for a lane
+LANE_CHANGE_GAIN = 15.0  # m: the other lane's gap must be this much longer
+LANE_CHANGE_SAFE_AHEAD = 15.0  # m
+LANE_CHANGE_SAFE_BEHIND = 10.0  # m, plus 2 s times the closing speed of the new follower
+LANE_CHANGE_COOLDOWN = 6.0  # s
+TRAFFIC_DECISION_STEPS = 5  # traffic considers lane changes every this many steps
+LATERAL_GAIN = 1.0  # 1/s
+LATERAL_SPEED_MAX = 1.5  # m/s
+SAME_LANE = 0.8  # lateral distances below this many lane widths share a lane
+
+
+@dataclass(frozen=True)
+class DrivingConfig:
+    """Parameters of the driving task (all lengths in metres, speeds in m/s, times in s).
+
+    Attributes:
+        lanes: Number of lanes (at least 2).
+        lane_width: Width of one lane.
+        vehicles: Number of other vehicles.
+        road_length: Length of the generated road.
+        dt: Simulation step.
+        max_speed: Top speed of the ego car; also the progress reward's scale.
+        steer_max: Steering angle (rad) at action +-1.
+        accel_max: Acceleration at throttle action +1.
+        brake_max: Deceleration at throttle action -1.
+        traffic_speed: Range of the other vehicles' desired speeds.
+        lane_changing_fraction: Share of other vehicles that change lanes.
+        observed_vehicles: Nearest vehicles listed in the observation.
+        sensor_range: Vehicles farther than this along the road are not observed.
+        collision_reward: Reward on a collision (which ends the episode).
+        offroad_reward: Reward for leaving the road (which ends the episode).
+        control_cost: Weight of the harsh-control penalty ``steer^2 + throttle^2`` (actions).
+    """
+
+    lanes: int = 3
+    lane_width: float = 4.0
+    vehicles: int = 20
+    road_length: float = 1500.0
+    dt: float = 0.1
+    max_speed: float = 30.0
+    steer_max: float = 0.4
+    accel_max: float = 3.0
+    brake_max: float = 6.0
+    traffic_speed: tuple[float, float] = (18.0, 24.0)
+    lane_changing_fraction: float = 0.3
+    observed_vehicles: int = 6
+    sensor_range: float = 100.0
+    collision_reward: float = -10.0
+    offroad_reward: float = -10.0
+    control_cost: float = 0.05
+
+    def __post_init__(self) -> None:
+        slots = self.lanes * (int((SLOTS_SPAN[1] - SLOTS_SPAN[0]) // SLOT_SPACING) + 1) - 2
+        checks = [
+            (self.lanes >= 2, f"lanes must be at least 2, got {self.lanes}"),
+            (self.lane_width > VEHICLE_WIDTH, f"lane_width must exceed {VEHICLE_WIDTH} m"),
+            (
+                0 <= self.vehicles <= slots,
+                f"vehicles must be in [0, {slots}] for {self.lanes} lanes, got {self.vehicles}",
+            ),
+            (
+                self.road_length >= 500,
+                f"road_length must be at least 500 m, got {self.road_length}",
+            ),
+            (self.dt > 0, f"dt must be positive, got {self.dt}"),
+            (
+                0 < self.traffic_speed[0] <= self.traffic_speed[1],
+                f"traffic_speed must be (low, high) with 0 < low <= high, got {self.traffic_speed}",
+            ),
+            (self.observed_vehicles >= 1, "observed_vehicles must be at least 1"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(f"invalid driving config: {message}")
+
+    @classmethod
+    def from_kwargs(cls, **kwargs: object) -> DrivingConfig:
+        """Build a config from keyword arguments, naming any unknown key."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise TypeError(
+                f"unknown driving option(s) {unknown}; valid options are {sorted(known)}"
+            )
+        return cls(**kwargs)  # type: ignore[arg-type]
+
+    @property
+    def half_width(self) -> float:
+        """Distance from the centre line to either road edge."""
+        return self.lanes * self.lane_width / 2.0
+
+    def lane_center(self, lane: np.ndarray | int) -> np.ndarray:
+        """Lateral offset ``d`` of the centre of ``lane`` (0 is the rightmost)."""
+        return (np.asarray(lane) - (self.lanes - 1) / 2.0) * self.lane_width
+
+    def lane_of(self, d: np.ndarray) -> np.ndarray:
+        """Index of the lane whose centre is nearest to lateral offset ``d``."""
+        lane = np.rint(d / self.lane_width + (self.lanes - 1) / 2.0)
+        return np.clip(lane, 0, self.lanes - 1).astype(np.int64)
+
+    @property
+    def obs_size(self) -> int:
+        """Length of the observation vector."""
+        return EGO_FEATURES + VEHICLE_FEATURES * self.observed_vehicles
+
+
+EGO_FEATURES = 9
+VEHICLE_FEATURES = 5
+LOOKAHEAD = np.array([0.0, 20.0, 40.0, 60.0])  # m, where the observation samples curvature
+
+
+@dataclass
+class StepOutcome:
+    """What one step did, per environment (arrays of shape ``(B,)``)."""
+
+    reward: np.ndarray
+    progress: np.ndarray
+    control: np.ndarray
+    collision: np.ndarray
+    offroad: np.ndarray
+    crashed: np.ndarray
+    left_road: np.ndarray
+    finished: np.ndarray
+
+    @property
+    def terminated(self) -> np.ndarray:
+        """Collision, leaving the road, or reaching the end of the course."""
+        return self.crashed | self.left_road | self.finished
+
+    def merge(self, later: StepOutcome, active: np.ndarray) -> StepOutcome:
+        """Combine with the outcome of a later step, taken only where ``active``."""
+        return StepOutcome(
+            reward=self.reward + np.where(active, later.reward, 0.0),
+            progress=self.progress + np.where(active, later.progress, 0.0),
+            control=self.control + np.where(active, later.control, 0.0),
+            collision=self.collision + np.where(active, later.collision, 0.0),
+            offroad=self.offroad + np.where(active, later.offroad, 0.0),
+            crashed=self.crashed | (active & later.crashed),
+            left_road=self.left_road | (active & later.left_road),
+            finished=self.finished | (active & later.finished),
+        )
+
+
+def clip(x: np.ndarray, low: float, high: float) -> np.ndarray:
+    """``np.clip`` for scalar bounds, without its per-call overhead on small arrays."""
+    return np.minimum(np.maximum(x, low), high)
+
+
+def _footprint(psi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Half extents along ``s`` and ``d`` of a car at heading ``psi`` relative to the road."""
+    c, s = np.abs(np.cos(psi)), np.abs(np.sin(psi))
+    half_l, half_w = VEHICLE_LENGTH / 2, VEHICLE_WIDTH / 2
+    return half_l * c + half_w * s, half_l * s + half_w * c
+
+
+class DrivingSim:
+    """State and dynamics of ``batch`` independent driving tasks.
+
+    Ego arrays have shape ``(B,)``; traffic arrays ``(B, N)``.
+    """
+
+    def __init__(self, config: DrivingConfig, batch: int) -> None:
+        self.config = config
+        self.batch = batch
+        n = config.vehicles
+        self.rows = np.arange(batch)
+        self._row_col = self.rows[:, None]  # (B, 1), to gather one entry per row
+        self.roads = Roads.empty(batch, int(config.road_length) + 1)
+        self.ego_s, self.ego_d, self.ego_psi, self.ego_v = (np.zeros(batch) for _ in range(4))
+        self.car_s, self.car_d, self.car_v = (np.zeros((batch, n)) for _ in range(3))
+        self.car_desired_v, self.car_target_d, self.car_cooldown = (
+            np.zeros((batch, n)) for _ in range(3)
+        )
+        self.car_changes_lanes = np.zeros((batch, n), dtype=bool)
+        self.elapsed = np.zeros(batch, dtype=np.int64)  # steps since reset
+        # (1, N, N + 1): True where row i (a car) meets column j = i + 1 (itself among all)
+        self._self_mask = np.eye(n, n + 1, k=1, dtype=bool)[None]
+
+    # ----------------------------------------------------------------------------- reset
+    def reset_one(self, index: int, rng: np.random.Generator) -> None:
+        """Draw a new road, ego state and traffic for environment ``index``."""
+        cfg = self.config
+        self.roads.regenerate(index, rng)
+        ego_lane = int(rng.integers(cfg.lanes))
+        self.ego_s[index] = EGO_START_S
+        self.ego_d[index] = cfg.lane_center(ego_lane)
+        self.ego_psi[index] = 0.0
+        self.ego_v[index] = rng.uniform(20.0, 25.0)
+
+        offsets = np.arange(SLOTS_SPAN[0], SLOTS_SPAN[1] + 1e-9, SLOT_SPACING)
+        lanes, offs = np.meshgrid(np.arange(cfg.lanes), offsets, indexing="ij")
+        free = ~((lanes == ego_lane) & (np.abs(offs) < 20.0))
+        lanes, offs = lanes[free], offs[free]
+        pick = rng.choice(len(lanes), size=cfg.vehicles, replace=False)
+        n = cfg.vehicles
+        self.car_s[index] = EGO_START_S + offs[pick] + rng.uniform(-4.0, 4.0, n)
+        self.car_d[index] = cfg.lane_center(lanes[pick])
+        self.car_target_d[index] = self.car_d[index]
+        self.car_desired_v[index] = rng.uniform(*cfg.traffic_speed, n)
+        self.car_v[index] = self.car_desired_v[index] - rng.uniform(0.0, 2.0, n)
+        self.car_changes_lanes[index] = rng.random(n) < cfg.lane_changing_fraction
+        self.car_cooldown[index] = rng.uniform(0.0, LANE_CHANGE_COOLDOWN, n)
+        self.elapsed[index] = 0
+
+    # ------------------------------------------------------------------------------ step
+    def step(
+        self, steer: np.ndarray, throttle: np.ndarray, active: np.ndarray | None = None
+    ) -> StepOutcome:
+        """Advance every environment by ``dt``.
+
+        Args:
+            steer: ``(B,)`` steering actions in [-1, 1].
+            throttle: ``(B,)`` throttle actions in [-1, 1] (negative brakes).
+            active: ``(B,)`` bool; environments where it is False keep their state.
+
+        Returns:
+            The step's reward terms and end conditions.
+        """
+        cfg, dt = self.config, self.config.dt
+        steer = clip(steer, -1.0, 1.0)
+        throttle = clip(throttle, -1.0, 1.0)
+        accel = np.where(throttle >= 0, throttle * cfg.accel_max, throttle * cfg.brake_max)
+
+        # Ego: kinematic bicycle model in Frenet coordinates.  # (B,)
+        beta = np.arctan(REAR_AXLE / WHEELBASE * np.tan(steer * cfg.steer_max))
+        kappa = self.roads.curvature_at(self.rows, self.ego_s)
+        v, psi = self.ego_v, self.ego_psi
+        s_dot = v * np.cos(psi + beta) / (1.0 - kappa * self.ego_d)
+        d_dot = v * np.sin(psi + beta)
+        psi_dot = v / REAR_AXLE * np.sin(beta) - kappa * s_dot
+
+        car_accel = self._traffic_accel(s_dot)  # (B, N)
+        car_target_d, car_cooldown = self._traffic_lane_changes()
+        car_d_dot = clip(
+            LATERAL_GAIN * (car_target_d - self.car_d), -LATERAL_SPEED_MAX, LATERAL_SPEED_MAX
+        )
+
+        new = {
+            "ego_s": self.ego_s + s_dot * dt,
+            "ego_d": self.ego_d + d_dot * dt,
+            "ego_psi": np.arctan2(np.sin(psi + psi_dot * dt), np.cos(psi + psi_dot * dt)),
+            "ego_v": clip(v + accel * dt, 0.0, cfg.max_speed),
+            "car_s": self.car_s + self.car_v * dt,
+            "car_d": self.car_d + car_d_dot * dt,
+            "car_v": np.maximum(self.car_v + car_accel * dt, 0.0),
+            "car_target_d": car_target_d,
+            "car_cooldown": car_cooldown - dt,
+        }
+        new["elapsed"] = self.elapsed + 1
+        if active is None:
+            progress = new["ego_s"] - self.ego_s
+            for name, value in new.items():
+                setattr(self, name, value)
+        else:
+            progress = np.where(active, new["ego_s"] - self.ego_s, 0.0)
+            for name, value in new.items():
+                current = getattr(self, name)
+                mask = active if current.ndim == 1 else active[:, None]
+                setattr(self, name, np.where(mask, value, current))
+
+        crashed = self._collided()
+        left_road = np.abs(self.ego_d) > cfg.half_width
+        finished = self.ego_s >= cfg.road_length - FINISH_MARGIN
+        control = -cfg.control_cost * (steer**2 + throttle**2)
+        if active is not None:  # a paused environment neither ends nor earns anything
+            crashed, left_road, finished = crashed & active, left_road & active, finished & active
+            control = np.where(active, control, 0.0)
+        progress_reward = progress / (cfg.max_speed * dt)
+        collision = np.where(crashed, cfg.collision_reward, 0.0)
+        offroad = np.where(left_road, cfg.offroad_reward, 0.0)
+        return StepOutcome(
+            reward=progress_reward + control + collision + offroad,
+            progress=progress_reward,
+            control=control,
+            collision=collision,
+            offroad=offroad,
+            crashed=crashed,
+            left_road=left_road,
+            finished=finished,
+        )
+
+    def _all_vehicles(self, ego_s_dot: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Positions and along-road speeds of the ego car (column 0) and traffic, ``(B, N+1)``."""
+        s = np.concatenate([self.ego_s[:, None], self.car_s], axis=1)
+        d = np.concatenate([self.ego_d[:, None], self.car_d], axis=1)
+        v = np.concatenate([ego_s_dot[:, None], self.car_v], axis=1)
+        return s, d, v
+
+    def _traffic_accel(self, ego_s_dot: np.ndarray) -> np.ndarray:
+        """IDM acceleration of every other vehicle towards its leader (ego included)."""
+        all_s, all_d, all_v = self._all_vehicles(ego_s_dot)
+        gap_s = all_s[:, None, :] - self.car_s[:, :, None]  # (B, N, N+1)
+        near = (
+            np.abs(all_d[:, None, :] - self.car_d[:, :, None]) < SAME_LANE * self.config.lane_width
+        )
+        ahead = near & (gap_s > 0) & ~self._self_mask
+        gaps = np.where(ahead, gap_s, np.inf)
+        leader = np.argmin(gaps, axis=2)  # (B, N)
+        gap = gaps.min(axis=2) - VEHICLE_LENGTH
+        leader_v = all_v[self._row_col, leader]
+        v = self.car_v
+        desired_gap = (
+            IDM_MIN_GAP
+            + v * IDM_TIME_HEADWAY
+            + v * (v - leader_v) / (2.0 * np.sqrt(IDM_ACCEL * IDM_COMFORT_BRAKE))
+        )
+        interaction = np.where(
+            np.isfinite(gap), (np.maximum(desired_gap, 0.0) / np.maximum(gap, 0.1)) ** 2, 0.0
+        )
+        accel = IDM_ACCEL * (1.0 - (v / self.car_desired_v) ** 4 - interaction)
+        self._car_leader_gap = gap
+        return clip(accel, -IDM_MAX_BRAKE, IDM_ACCEL)
+
+    def _traffic_lane_changes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Pick lane changes: lane-changing vehicles move to an adjacent lane with a longer gap.
+
+        Returns:
+            The vehicles' new target lateral offsets and lane-change cooldowns, ``(B, N)`` each.
+        """
+        cfg = self.config
+        target_d, cooldown = self.car_target_d, self.car_cooldown
+        deciding = self.elapsed % TRAFFIC_DECISION_STEPS == 0  # (B,)
+        if not deciding.any():
+            return target_d, cooldown
+        ready = (
+            deciding[:, None]
+            & self.car_changes_lanes
+            & (self.car_cooldown <= 0)
+            & (np.abs(self.car_target_d - self.car_d) < 0.1)
+            & (self._car_leader_gap < LANE_CHANGE_BLOCKED_GAP)
+        )
+        if not ready.any():
+            return target_d, cooldown
+        all_s, all_d, all_v = self._all_vehicles(self.ego_v * np.cos(self.ego_psi))
+        gap_s = all_s[:, None, :] - self.car_s[:, :, None]  # (B, N, N+1)
+        for side in (1.0, -1.0):  # left first, then right
+            target = self.car_target_d + side * cfg.lane_width
+            valid = ready & (np.abs(target) < cfg.half_width)
+            in_lane = np.abs(all_d[:, None, :] - target[:, :, None]) < SAME_LANE * cfg.lane_width
+            ahead = np.where(in_lane & (gap_s > 0), gap_s, np.inf).min(axis=2) - VEHICLE_LENGTH
+            behind_all = np.where(in_lane & (gap_s <= 0) & ~self._self_mask, -gap_s, np.inf)
+            follower = np.argmin(behind_all, axis=2)
+            behind = behind_all.min(axis=2)
+            closing = np.maximum(all_v[self._row_col, follower] - self.car_v, 0.0)
+            go = (
+                valid
+                & (ahead > self._car_leader_gap + LANE_CHANGE_GAIN)
+                & (ahead > LANE_CHANGE_SAFE_AHEAD)
+                & (behind - VEHICLE_LENGTH > LANE_CHANGE_SAFE_BEHIND + 2.0 * closing)
+            )
+            target_d = np.where(go, target, target_d)
+            cooldown = np.where(go, LANE_CHANGE_COOLDOWN, cooldown)
+            ready = ready & ~go
+        return target_d, cooldown
+
+    def _collided(self) -> np.ndarray:
+        """Whether the ego car's footprint overlaps another vehicle's, per environment."""
+        if self.config.vehicles == 0:
+            return np.zeros(self.batch, dtype=bool)
+        ego_ext_s, ego_ext_d = _footprint(self.ego_psi)
+        car_psi = np.arctan2(self.car_target_d - self.car_d, np.maximum(self.car_v, 1.0))
+        car_ext_s, car_ext_d = _footprint(clip(car_psi, -0.3, 0.3))
+        hit = (np.abs(self.car_s - self.ego_s[:, None]) < ego_ext_s[:, None] + car_ext_s) & (
+            np.abs(self.car_d - self.ego_d[:, None]) < ego_ext_d[:, None] + car_ext_d
+        )
+        return hit.any(axis=1)
+
+    # ----------------------------------------------------------------------- observation
+    def observe(self) -> np.ndarray:
+        """The observation of every environment, ``(B, obs_size)`` float32."""
+        cfg = self.config
+        w = cfg.lane_width
+        v, psi, d = self.ego_v, self.ego_psi, self.ego_d
+        lane_offset = d - cfg.lane_center(cfg.lane_of(d))
+        kappa_ahead = self.roads.curvature_at(
+            self.rows[:, None], self.ego_s[:, None] + LOOKAHEAD[None, :]
+        )  # (B, 4)
+        k = cfg.observed_vehicles
+        obs = np.zeros((self.batch, cfg.obs_size))
+        obs[:, 0] = v / cfg.max_speed
+        obs[:, 1] = psi
+        obs[:, 2] = lane_offset / w
+        obs[:, 3] = (cfg.half_width - d) / w
+        obs[:, 4] = (cfg.half_width + d) / w
+        obs[:, 5:EGO_FEATURES] = kappa_ahead * 100.0
+        others = obs[:, EGO_FEATURES:].reshape(self.batch, k, VEHICLE_FEATURES)  # a view
+        n = cfg.vehicles
+        if n:
+            rel_s = self.car_s - self.ego_s[:, None]  # (B, N)
+            rel_d = self.car_d - d[:, None]
+            dist = np.where(np.abs(rel_s) < cfg.sensor_range, np.hypot(rel_s, rel_d), np.inf)
+            order = np.argsort(dist, axis=1)[:, :k]  # (B, m), m = min(k, N)
+            m = order.shape[1]
+            near = (self._row_col, order)
+            car_d_dot = clip(
+                LATERAL_GAIN * (self.car_target_d - self.car_d),
+                -LATERAL_SPEED_MAX,
+                LATERAL_SPEED_MAX,
+            )
+            present = np.isfinite(dist[near])
+            others[:, :m, 0] = 1.0
+            others[:, :m, 1] = rel_s[near] / cfg.sensor_range
+            others[:, :m, 2] = rel_d[near] / w
+            others[:, :m, 3] = (self.car_v[near] - (v * np.cos(psi))[:, None]) / 10.0
+            others[:, :m, 4] = (car_d_dot[near] - (v * np.sin(psi))[:, None]) / 5.0
+            others[:, :m] *= present[..., None]
+        return clip(obs, -OBS_BOUND, OBS_BOUND).astype(np.float32)
+
+
+OBS_BOUND = 10.0

@@ -1,0 +1,218 @@
+import subprocess
+import sys
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+import lhyrl
+from lhyrl.envs import ENV_IDS
+from lhyrl.experts import DrivingExpert
+
+
+def make_vec(env_id: str, n: int) -> gym.vector.VectorEnv:
+    return gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point")
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_passes_gymnasium_and_sb3_check_env(env_id, recwarn):
+    check_env(gym.make(env_id).unwrapped)
+    sb3_check_env(gym.make(env_id), warn=True)
+    assert not [w for w in recwarn if "lhyrl" in str(w.filename) or "check" in str(w.message)]
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_same_seed_gives_same_trajectory(env_id):
+    def rollout(seed: int) -> np.ndarray:
+        env = gym.make(env_id)
+        env.action_space.seed(seed)
+        obs, _ = env.reset(seed=seed)
+        trace = [obs]
+        for _ in range(80):
+            obs, reward, terminated, truncated, _ = env.step(env.action_space.sample())
+            trace.append(np.append(obs, reward))
+            if terminated or truncated:
+                trace.append(env.reset()[0])
+        return np.concatenate(trace)
+
+    np.testing.assert_array_equal(rollout(3), rollout(3))
+    assert not np.array_equal(rollout(3)[:60], rollout(4)[:60])
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_vector_env_steps_like_single_envs_seeded_consecutively(env_id):
+    n = 3
+    venv = make_vec(env_id, n)
+    singles = [gym.make(env_id) for _ in range(n)]
+    vec_obs, _ = venv.reset(seed=7)
+    obs = np.stack([env.reset(seed=7 + i)[0] for i, env in enumerate(singles)])
+    np.testing.assert_array_equal(vec_obs, obs)
+    venv.action_space.seed(0)
+    running = np.ones(n, dtype=bool)
+    for _ in range(150):
+        actions = venv.action_space.sample()
+        vec_obs, rewards, terminated, truncated, _ = venv.step(actions)
+        for i, env in enumerate(singles):
+            if not running[i]:
+                continue
+            o, r, te, tr, _ = env.step(actions[i])
+            np.testing.assert_array_equal(o, vec_obs[i])
+            assert r == rewards[i] and te == terminated[i] and tr == truncated[i]
+            running[i] = not (te or tr)
+        if not running.any():
+            break
+    assert not running.all()  # random driving ends some episodes within 150 steps
+
+
+def test_vector_env_autoresets_on_the_next_step():
+    venv = make_vec("lhyrl/Driving-v0", 2)
+    venv.reset(seed=0)
+    full_left = np.array([[1.0, 1.0], [0.0, 0.0]], dtype=np.float32)
+    for _ in range(100):
+        obs, rewards, terminated, _, info = venv.step(full_left)
+        if terminated[0]:
+            break
+    assert terminated[0] and info["left_road"][0] and rewards[0] < -5
+    obs, rewards, terminated, _, info = venv.step(full_left)
+    assert rewards[0] == 0.0 and not terminated[0] and not info["_crashed"][0]
+    assert obs[0][0] > 0.6  # a fresh start at 20-25 m/s, centred in a lane
+    assert abs(obs[0][2]) < 1e-6
+
+
+def test_make_vec_uses_the_native_vector_env_by_default():
+    venv = gym.make_vec("lhyrl/Driving-v0", num_envs=4)
+    assert type(venv.unwrapped).__name__ == "DrivingVectorEnv"
+    assert venv.observation_space.shape == (4, 39)
+
+
+def test_reward_is_the_sum_of_its_terms_in_info():
+    env = gym.make("lhyrl/Driving-v0")
+    env.reset(seed=1)
+    for _ in range(30):
+        _, reward, terminated, _, info = env.step(env.action_space.sample())
+        terms = sum(v for k, v in info.items() if k.startswith("reward_"))
+        assert reward == pytest.approx(terms)
+        if terminated:
+            break
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_expert_finishes_95_percent_of_episodes_without_collision_single_env(env_id):
+    env = gym.make(env_id)
+    expert = DrivingExpert(env)
+    failures = 0
+    for seed in range(20):
+        obs, _ = env.reset(seed=1000 + seed)
+        done = False
+        while not done:
+            obs, _, terminated, truncated, info = env.step(expert(obs[None])[0])
+            done = terminated or truncated
+        failures += info["crashed"] or info["left_road"]
+    assert failures <= 1  # 95% of 20
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_expert_finishes_95_percent_of_episodes_without_collision_vector_env(env_id):
+    n = 64
+    venv = make_vec(env_id, n)
+    expert = DrivingExpert(venv)
+    obs, _ = venv.reset(seed=2000)
+    finished = np.zeros(n, dtype=bool)
+    failed = np.zeros(n, dtype=bool)
+    while not finished.all():
+        obs, _, terminated, truncated, info = venv.step(expert(obs))
+        first = (terminated | truncated) & ~finished
+        failed |= first & (info["crashed"] | info["left_road"])
+        finished |= first
+    assert failed.mean() <= 0.05
+
+
+def test_expert_drives_much_better_than_random():
+    env = gym.make("lhyrl/Driving-v0")
+    expert = DrivingExpert(env)
+    env.action_space.seed(0)
+
+    def episode_return(policy, seed):
+        obs, _ = env.reset(seed=seed)
+        total, done = 0.0, False
+        while not done:
+            obs, reward, terminated, truncated, _ = env.step(policy(obs))
+            total += reward
+            done = terminated or truncated
+        return total
+
+    expert_return = np.mean([episode_return(lambda o: expert(o[None])[0], s) for s in range(3)])
+    random_return = np.mean(
+        [episode_return(lambda o: env.action_space.sample(), s) for s in range(3)]
+    )
+    assert expert_return > 150 and random_return < 30
+
+
+@pytest.mark.parametrize(
+    ("env_id", "action", "message"),
+    [
+        ("lhyrl/Driving-v0", np.zeros(3, dtype=np.float32), "shape"),
+        ("lhyrl/Driving-v0", np.array([np.nan, 0.0], dtype=np.float32), "finite"),
+        ("lhyrl/Driving-v0", np.array(["a", "b"]), "dtype"),
+        ("lhyrl/DrivingDiscrete-v0", 7, r"\[0, 5\)"),
+        ("lhyrl/DrivingDiscrete-v0", np.array([1, 2]), "shape"),
+        ("lhyrl/DrivingDiscrete-v0", 1.5, "integer"),
+    ],
+)
+def test_bad_action_gets_a_clear_error(env_id, action, message):
+    env = gym.make(env_id).unwrapped
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=message):
+        env.step(action)
+
+
+def test_bad_vector_action_shape_gets_a_clear_error():
+    venv = make_vec("lhyrl/Driving-v0", 4)
+    venv.reset(seed=0)
+    with pytest.raises(ValueError, match=r"\(4, 2\)"):
+        venv.step(np.zeros((3, 2), dtype=np.float32))
+
+
+def test_unknown_env_id_and_option_get_clear_errors():
+    with pytest.raises(gym.error.NameNotFound, match="Driving"):
+        gym.make("lhyrl/Drivng-v0")
+    with pytest.raises(TypeError, match="valid options"):
+        gym.make("lhyrl/Driving-v0", lane=3)
+    with pytest.raises(ValueError, match="lanes must be at least 2"):
+        gym.make("lhyrl/Driving-v0", lanes=1)
+
+
+def test_options_change_the_task():
+    env = gym.make("lhyrl/Driving-v0", lanes=4, vehicles=5, observed_vehicles=3)
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (9 + 5 * 3,)
+    assert obs[3] + obs[4] == pytest.approx(4.0)  # distances to both edges span 4 lanes
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_rgb_array_render_is_a_top_down_picture(env_id):
+    env = gym.make(env_id, render_mode="rgb_array")
+    env.reset(seed=0)
+    frame = env.render()
+    assert frame.shape == (240, 600, 3) and frame.dtype == np.uint8
+    assert len(np.unique(frame.reshape(-1, 3), axis=0)) > 4  # grass, road, markings, cars
+
+
+def test_human_render_runs_headless(monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    env = gym.make("lhyrl/Driving-v0", render_mode="human")
+    env.reset(seed=0)
+    env.step(np.zeros(2, dtype=np.float32))
+    env.close()
+
+
+def test_ids_register_with_no_import():
+    code = "import gymnasium as gym; env = gym.make('lhyrl:lhyrl/Driving-v0'); print(env.spec.id)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "lhyrl/Driving-v0"
+    assert lhyrl.__version__
