@@ -8,8 +8,6 @@ along the centre line and ``d`` the signed lateral offset (positive to the left)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 SEGMENT_LENGTH = (80.0, 220.0)  # metres of constant curvature before the next segment
@@ -18,61 +16,79 @@ CURVATURE_RANGE = (1.0 / 900.0, 1.0 / 250.0)  # 1/m; radius 250 m is 2.9 m/s^2 a
 TRANSITION_LENGTH = 40  # metres over which curvature ramps between segments (clothoid-like)
 
 
-def generate_curvature(rng: np.random.Generator, n_points: int) -> np.ndarray:
-    """Draw a smooth curvature profile of ``n_points`` one-metre samples.
+def draw_segments(rng: np.random.Generator, n_points: int) -> np.ndarray:
+    """Draw the random numbers that define one road: ``(4, K)`` uniforms for ``K`` segments.
 
-    The profile is piecewise constant (straights and arcs of random radius and side), then
+    Rows are the segments' length, whether each is straight, its side and its curvature.
+    """
+    return rng.random((4, segment_count(n_points)))
+
+
+def segment_count(n_points: int) -> int:
+    """Enough segments of the shortest length to cover ``n_points`` samples and the ramp."""
+    return int(np.ceil((n_points + TRANSITION_LENGTH) / SEGMENT_LENGTH[0])) + 1
+
+
+def curvature_profiles(uniforms: np.ndarray, n_points: int) -> np.ndarray:
+    """Turn ``(R, 4, K)`` segment draws into ``(R, n_points)`` smooth curvature profiles.
+
+    Each profile is piecewise constant (straights and arcs of random radius and side), then
     smoothed with a moving average so curvature ramps linearly between segments.
     """
-    raw = np.zeros(n_points + TRANSITION_LENGTH, dtype=np.float64)
-    start = 0
-    while start < len(raw):
-        length = int(rng.uniform(*SEGMENT_LENGTH))
-        if rng.random() < STRAIGHT_PROBABILITY:
-            value = 0.0
-        else:
-            value = float(rng.choice([-1.0, 1.0]) * rng.uniform(*CURVATURE_RANGE))
-        raw[start : start + length] = value
-        start += length
-    raw[:TRANSITION_LENGTH] = 0.0  # every road starts straight
-    kernel = np.full(TRANSITION_LENGTH, 1.0 / TRANSITION_LENGTH)
-    return np.convolve(raw, kernel, mode="valid")[:n_points]
+    n_roads = len(uniforms)
+    total = n_points + TRANSITION_LENGTH
+    lengths = (SEGMENT_LENGTH[0] + (SEGMENT_LENGTH[1] - SEGMENT_LENGTH[0]) * uniforms[:, 0]).astype(
+        np.int64
+    )  # (R, K)
+    side = np.where(uniforms[:, 2] < 0.5, -1.0, 1.0)
+    magnitude = CURVATURE_RANGE[0] + (CURVATURE_RANGE[1] - CURVATURE_RANGE[0]) * uniforms[:, 3]
+    values = np.where(uniforms[:, 1] < STRAIGHT_PROBABILITY, 0.0, side * magnitude)
+    raw = np.empty((n_roads, total))
+    for row in range(n_roads):  # np.repeat is much cheaper than any batched gather here
+        raw[row] = np.repeat(values[row], lengths[row])[:total]
+    raw[:, :TRANSITION_LENGTH] = 0.0  # every road starts straight
+    window = np.concatenate([np.zeros((n_roads, 1)), np.cumsum(raw, axis=1)], axis=1)
+    smooth = window[:, TRANSITION_LENGTH:] - window[:, :-TRANSITION_LENGTH]
+    return smooth[:, :n_points] / TRANSITION_LENGTH
 
 
-@dataclass
 class Roads:
     """A batch of roads, one per environment: arrays of shape ``(B, M)`` over ``s = 0 .. M-1`` m.
 
+    Curvature is all the dynamics need; heading and world positions (for drawing and for the
+    pure-pursuit controller) are integrated from it on first use after a road is built.
+
     Attributes:
         kappa: Curvature (1/m), positive when the road turns left.
-        theta: Heading of the centre line (rad).
-        x: Centre-line x position (m).
-        y: Centre-line y position (m).
     """
 
-    kappa: np.ndarray
-    theta: np.ndarray
-    x: np.ndarray
-    y: np.ndarray
-
-    @classmethod
-    def empty(cls, batch: int, n_points: int) -> Roads:
-        """Allocate ``batch`` roads of ``n_points`` samples, all zeros."""
-        return cls(*(np.zeros((batch, n_points)) for _ in range(4)))
+    def __init__(self, batch: int, n_points: int) -> None:
+        self.kappa = np.zeros((batch, n_points))
+        self._theta = np.zeros((batch, n_points))
+        self._x = np.zeros((batch, n_points))
+        self._y = np.zeros((batch, n_points))
+        self._integrated = np.ones(batch, dtype=bool)
 
     @property
     def n_points(self) -> int:
         """Samples per road (the road is ``n_points - 1`` metres long)."""
         return self.kappa.shape[1]
 
-    def regenerate(self, index: int, rng: np.random.Generator) -> None:
-        """Draw a new road for environment ``index`` from ``rng``."""
-        kappa = generate_curvature(rng, self.n_points)
-        theta = np.concatenate(([0.0], np.cumsum(kappa[:-1])))  # ds = 1 m
-        self.kappa[index] = kappa
-        self.theta[index] = theta
-        self.x[index] = np.concatenate(([0.0], np.cumsum(np.cos(theta[:-1]))))
-        self.y[index] = np.concatenate(([0.0], np.cumsum(np.sin(theta[:-1]))))
+    def build(self, indices: np.ndarray, uniforms: np.ndarray) -> None:
+        """Build the roads of environments ``indices`` from their ``(R, 4, K)`` segment draws."""
+        self.kappa[indices] = curvature_profiles(uniforms, self.n_points)
+        self._integrated[indices] = False
+
+    def _integrate(self) -> None:
+        """Heading ``theta`` and centre line ``(x, y)`` of roads built since the last call."""
+        rows = np.flatnonzero(~self._integrated)
+        theta = np.zeros((len(rows), self.n_points))
+        np.cumsum(self.kappa[rows, :-1], axis=1, out=theta[:, 1:])  # ds = 1 m
+        self._theta[rows] = theta
+        self._x[rows, 1:] = np.cumsum(np.cos(theta[:, :-1]), axis=1)
+        self._y[rows, 1:] = np.cumsum(np.sin(theta[:, :-1]), axis=1)
+        self._x[rows, 0] = self._y[rows, 0] = 0.0
+        self._integrated[rows] = True
 
     def _index(self, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         i = np.minimum(np.maximum(s.astype(np.int64), 0), self.n_points - 2)
@@ -87,8 +103,10 @@ class Roads:
         self, rows: np.ndarray, s: np.ndarray, d: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Map Frenet ``(s, d)`` to world ``(x, y)`` and the road heading there."""
+        if not self._integrated.all():
+            self._integrate()
         i, f = self._index(s)
-        x = self.x[rows, i] * (1 - f) + self.x[rows, i + 1] * f
-        y = self.y[rows, i] * (1 - f) + self.y[rows, i + 1] * f
-        theta = self.theta[rows, i] * (1 - f) + self.theta[rows, i + 1] * f
+        x = self._x[rows, i] * (1 - f) + self._x[rows, i + 1] * f
+        y = self._y[rows, i] * (1 - f) + self._y[rows, i + 1] * f
+        theta = self._theta[rows, i] * (1 - f) + self._theta[rows, i + 1] * f
         return x - d * np.sin(theta), y + d * np.cos(theta), theta

@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from lhyrl.envs.driving.road import Roads
+from lhyrl.envs.driving.road import Roads, draw_segments
 
 VEHICLE_LENGTH = 4.5  # m
 VEHICLE_WIDTH = 1.8  # m
@@ -197,7 +197,7 @@ class DrivingSim:
         n = config.vehicles
         self.rows = np.arange(batch)
         self._row_col = self.rows[:, None]  # (B, 1), to gather one entry per row
-        self.roads = Roads.empty(batch, int(config.road_length) + 1)
+        self.roads = Roads(batch, int(config.road_length) + 1)
         self.ego_s, self.ego_d, self.ego_psi, self.ego_v = (np.zeros(batch) for _ in range(4))
         self.car_s, self.car_d, self.car_v = (np.zeros((batch, n)) for _ in range(3))
         self.car_desired_v, self.car_target_d, self.car_cooldown = (
@@ -207,32 +207,58 @@ class DrivingSim:
         self.elapsed = np.zeros(batch, dtype=np.int64)  # steps since reset
         # (1, N, N + 1): True where row i (a car) meets column j = i + 1 (itself among all)
         self._self_mask = np.eye(n, n + 1, k=1, dtype=bool)[None]
+        # Traffic starts in slots SLOT_SPACING apart; slot id = lane * n_offsets + offset index.
+        # _free_slots[l] lists the slots open when the ego car starts in lane l.
+        self._slot_offsets = np.arange(SLOTS_SPAN[0], SLOTS_SPAN[1] + 1e-9, SLOT_SPACING)
+        lanes, offsets = np.meshgrid(np.arange(config.lanes), self._slot_offsets, indexing="ij")
+        slot_ids = np.arange(lanes.size).reshape(lanes.shape)
+        self._free_slots = np.stack(
+            [slot_ids[~((lanes == ego) & (np.abs(offsets) < 20.0))] for ego in range(config.lanes)]
+        )  # (lanes, n_free)
 
     # ----------------------------------------------------------------------------- reset
     def reset_one(self, index: int, rng: np.random.Generator) -> None:
         """Draw a new road, ego state and traffic for environment ``index``."""
-        cfg = self.config
-        self.roads.regenerate(index, rng)
-        ego_lane = int(rng.integers(cfg.lanes))
-        self.ego_s[index] = EGO_START_S
-        self.ego_d[index] = cfg.lane_center(ego_lane)
-        self.ego_psi[index] = 0.0
-        self.ego_v[index] = rng.uniform(20.0, 25.0)
+        self.reset(np.array([index]), [rng])
 
-        offsets = np.arange(SLOTS_SPAN[0], SLOTS_SPAN[1] + 1e-9, SLOT_SPACING)
-        lanes, offs = np.meshgrid(np.arange(cfg.lanes), offsets, indexing="ij")
-        free = ~((lanes == ego_lane) & (np.abs(offs) < 20.0))
-        lanes, offs = lanes[free], offs[free]
-        pick = rng.choice(len(lanes), size=cfg.vehicles, replace=False)
-        n = cfg.vehicles
-        self.car_s[index] = EGO_START_S + offs[pick] + rng.uniform(-4.0, 4.0, n)
-        self.car_d[index] = cfg.lane_center(lanes[pick])
-        self.car_target_d[index] = self.car_d[index]
-        self.car_desired_v[index] = rng.uniform(*cfg.traffic_speed, n)
-        self.car_v[index] = self.car_desired_v[index] - rng.uniform(0.0, 2.0, n)
-        self.car_changes_lanes[index] = rng.random(n) < cfg.lane_changing_fraction
-        self.car_cooldown[index] = rng.uniform(0.0, LANE_CHANGE_COOLDOWN, n)
-        self.elapsed[index] = 0
+    def reset(self, indices: np.ndarray, rngs: list[np.random.Generator]) -> None:
+        """Draw new episodes for environments ``indices``, each from its own generator.
+
+        Each environment draws its random numbers from its generator in a fixed order, so an
+        environment's episode depends on its generator only, not on which others reset with it;
+        the arithmetic then runs on all of them at once.
+        """
+        cfg, n = self.config, self.config.vehicles
+        draws = [
+            (
+                draw_segments(rng, self.roads.n_points),  # (4, K) road
+                rng.random(2),  # ego lane and speed
+                rng.permutation(self._free_slots.shape[1])[:n],  # traffic slots
+                rng.random((6, n)),  # traffic jitter, speeds, lane changing, cooldown
+            )
+            for rng in rngs
+        ]
+        self.roads.build(indices, np.stack([d[0] for d in draws]))
+        ego = np.stack([d[1] for d in draws])  # (R, 2)
+        picks = np.stack([d[2] for d in draws])  # (R, N)
+        u = np.stack([d[3] for d in draws])  # (R, 6, N)
+        ego_lane = np.minimum((ego[:, 0] * cfg.lanes).astype(np.int64), cfg.lanes - 1)
+        self.ego_s[indices] = EGO_START_S
+        self.ego_d[indices] = cfg.lane_center(ego_lane)
+        self.ego_psi[indices] = 0.0
+        self.ego_v[indices] = 20.0 + 5.0 * ego[:, 1]
+        slots = self._free_slots[ego_lane[:, None], picks]  # (R, N) flat slot ids
+        lanes, offsets = np.divmod(slots, self._slot_offsets.size)
+        low, high = cfg.traffic_speed
+        desired = low + (high - low) * u[:, 1]
+        self.car_s[indices] = EGO_START_S + self._slot_offsets[offsets] + (8.0 * u[:, 0] - 4.0)
+        self.car_d[indices] = cfg.lane_center(lanes)
+        self.car_target_d[indices] = self.car_d[indices]
+        self.car_desired_v[indices] = desired
+        self.car_v[indices] = desired - 2.0 * u[:, 2]
+        self.car_changes_lanes[indices] = u[:, 3] < cfg.lane_changing_fraction
+        self.car_cooldown[indices] = LANE_CHANGE_COOLDOWN * u[:, 4]
+        self.elapsed[indices] = 0
 
     # ------------------------------------------------------------------------------ step
     def step(
@@ -346,43 +372,55 @@ class DrivingSim:
     def _traffic_lane_changes(self) -> tuple[np.ndarray, np.ndarray]:
         """Pick lane changes: lane-changing vehicles move to an adjacent lane with a longer gap.
 
+        Vehicles decide every :data:`TRAFFIC_DECISION_STEPS` steps of their environment, so only
+        the environments deciding this step are computed.
+
         Returns:
             The vehicles' new target lateral offsets and lane-change cooldowns, ``(B, N)`` each.
         """
         cfg = self.config
         target_d, cooldown = self.car_target_d, self.car_cooldown
-        deciding = self.elapsed % TRAFFIC_DECISION_STEPS == 0  # (B,)
-        if not deciding.any():
+        rows = np.flatnonzero(self.elapsed % TRAFFIC_DECISION_STEPS == 0)  # (R,)
+        if len(rows) == 0:
             return target_d, cooldown
+        car_s, car_d, car_v = self.car_s[rows], self.car_d[rows], self.car_v[rows]  # (R, N)
+        current_target = target_d[rows]
+        leader_gap = self._car_leader_gap[rows]
         ready = (
-            deciding[:, None]
-            & self.car_changes_lanes
-            & (self.car_cooldown <= 0)
-            & (np.abs(self.car_target_d - self.car_d) < 0.1)
-            & (self._car_leader_gap < LANE_CHANGE_BLOCKED_GAP)
+            self.car_changes_lanes[rows]
+            & (cooldown[rows] <= 0)
+            & (np.abs(current_target - car_d) < 0.1)
+            & (leader_gap < LANE_CHANGE_BLOCKED_GAP)
         )
         if not ready.any():
             return target_d, cooldown
-        all_s, all_d, all_v = self._all_vehicles(self.ego_v * np.cos(self.ego_psi))
-        gap_s = all_s[:, None, :] - self.car_s[:, :, None]  # (B, N, N+1)
+        ego_speed = self.ego_v[rows] * np.cos(self.ego_psi[rows])
+        all_s = np.concatenate([self.ego_s[rows, None], car_s], axis=1)  # (R, N+1)
+        all_d = np.concatenate([self.ego_d[rows, None], car_d], axis=1)
+        all_v = np.concatenate([ego_speed[:, None], car_v], axis=1)
+        gap_s = all_s[:, None, :] - car_s[:, :, None]  # (R, N, N+1)
+        new_target, new_cooldown = current_target.copy(), cooldown[rows]
+        row_col = np.arange(len(rows))[:, None]
         for side in (1.0, -1.0):  # left first, then right
-            target = self.car_target_d + side * cfg.lane_width
+            target = current_target + side * cfg.lane_width
             valid = ready & (np.abs(target) < cfg.half_width)
             in_lane = np.abs(all_d[:, None, :] - target[:, :, None]) < SAME_LANE * cfg.lane_width
             ahead = np.where(in_lane & (gap_s > 0), gap_s, np.inf).min(axis=2) - VEHICLE_LENGTH
             behind_all = np.where(in_lane & (gap_s <= 0) & ~self._self_mask, -gap_s, np.inf)
             follower = np.argmin(behind_all, axis=2)
             behind = behind_all.min(axis=2)
-            closing = np.maximum(all_v[self._row_col, follower] - self.car_v, 0.0)
+            closing = np.maximum(all_v[row_col, follower] - car_v, 0.0)
             go = (
                 valid
-                & (ahead > self._car_leader_gap + LANE_CHANGE_GAIN)
+                & (ahead > leader_gap + LANE_CHANGE_GAIN)
                 & (ahead > LANE_CHANGE_SAFE_AHEAD)
                 & (behind - VEHICLE_LENGTH > LANE_CHANGE_SAFE_BEHIND + 2.0 * closing)
             )
-            target_d = np.where(go, target, target_d)
-            cooldown = np.where(go, LANE_CHANGE_COOLDOWN, cooldown)
+            new_target = np.where(go, target, new_target)
+            new_cooldown = np.where(go, LANE_CHANGE_COOLDOWN, new_cooldown)
             ready = ready & ~go
+        target_d, cooldown = target_d.copy(), cooldown.copy()
+        target_d[rows], cooldown[rows] = new_target, new_cooldown
         return target_d, cooldown
 
     def _collided(self) -> np.ndarray:

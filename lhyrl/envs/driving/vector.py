@@ -76,8 +76,8 @@ class DrivingVectorEnv(VectorEnv):
         return obs
 
     def _reset_envs(self, indices: np.ndarray) -> None:
+        self.sim.reset(indices, [self._rngs[i] for i in indices])
         for i in indices:
-            self.sim.reset_one(int(i), self._rngs[i])
             self.actions.reset_one(int(i), self.sim)
         self._elapsed[indices] = 0
         self._needs_reset[indices] = False

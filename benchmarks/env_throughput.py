@@ -1,0 +1,123 @@
+"""Steps per second of lhyrl/Driving-v0 (single and native vector) against highway-env.
+
+Run: ``python benchmarks/env_throughput.py`` (needs ``pip install -e ".[bench]"`` for
+highway-env). All three envs are driven by seeded random actions, episodes reset as they end,
+and every number comes from this one process, so the ratios compare like with like.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import time
+import warnings
+
+import gymnasium as gym
+import numpy as np
+from common import write_table
+
+import lhyrl  # noqa: F401  (registers lhyrl/ ids)
+
+
+def single_env_rate(env: gym.Env, seconds: float, seed: int) -> tuple[float, int]:
+    """Random-action steps per second of one env, resets included."""
+    env.action_space.seed(seed)
+    env.reset(seed=seed)
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        steps += 1
+        if terminated or truncated:
+            env.reset()
+    return steps / (time.perf_counter() - start), steps
+
+
+def vector_env_rate(venv: gym.vector.VectorEnv, seconds: float, seed: int) -> tuple[float, int]:
+    """Random-action env-steps per second of a vector env (autoreset included)."""
+    venv.action_space.seed(seed)
+    venv.reset(seed=seed)
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        venv.step(venv.action_space.sample())
+        steps += venv.num_envs
+    return steps / (time.perf_counter() - start), steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20.0, help="time per measurement")
+    parser.add_argument("--num-envs", type=int, default=64, help="cars in the vector env")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    try:
+        import highway_env  # noqa: F401
+    except ImportError as err:
+        raise SystemExit('highway-env is missing: pip install -e ".[bench]"') from err
+    warnings.filterwarnings("ignore")
+    highway = gym.make("highway-fast-v0")
+    config = highway.unwrapped.config
+    highway_rate, highway_steps = single_env_rate(highway, args.seconds, args.seed)
+    single_rate, single_steps = single_env_rate(
+        gym.make("lhyrl/Driving-v0"), args.seconds, args.seed
+    )
+    venv = gym.make_vec(
+        "lhyrl/Driving-v0", num_envs=args.num_envs, vectorization_mode="vector_entry_point"
+    )
+    vector_rate, vector_steps = vector_env_rate(venv, args.seconds, args.seed)
+
+    lhyrl_cfg = gym.make("lhyrl/Driving-v0").unwrapped.config
+    rows = [
+        [
+            "highway-fast-v0 (highway-env " + importlib.metadata.version("highway-env") + ")",
+            f"{config['lanes_count']} lanes, {config['vehicles_count']} vehicles",
+            f"{1 / config['policy_frequency']:.1f}",
+            f"{highway_steps}",
+            f"{highway_rate:,.1f}",
+            "1",
+        ],
+        [
+            "lhyrl/Driving-v0, single env",
+            f"{lhyrl_cfg.lanes} lanes, {lhyrl_cfg.vehicles} vehicles",
+            f"{lhyrl_cfg.dt:.1f}",
+            f"{single_steps}",
+            f"{single_rate:,.0f}",
+            f"{single_rate / highway_rate:,.0f}",
+        ],
+        [
+            f"lhyrl/Driving-v0, native vector env ({args.num_envs} cars), per env-step",
+            f"{lhyrl_cfg.lanes} lanes, {lhyrl_cfg.vehicles} vehicles each",
+            f"{lhyrl_cfg.dt:.1f}",
+            f"{vector_steps}",
+            f"{vector_rate:,.0f}",
+            f"{vector_rate / highway_rate:,.0f}",
+        ],
+    ]
+    goals = (
+        "Goals: single env at least 100 x highway-fast-v0 "
+        f"(measured {single_rate / highway_rate:,.0f} x); "
+        f"vector env at least 1000 x per env-step (measured {vector_rate / highway_rate:,.0f} x). "
+        "Random actions, resets included, one process, "
+        f"{args.seconds:.0f} s per row. highway-fast-v0 simulates 1 s per step (5 substeps), "
+        "lhyrl/Driving-v0 0.1 s per step; the ratios are per step, as asked."
+    )
+    path = write_table(
+        "env_throughput",
+        "Environment throughput: lhyrl/Driving-v0 vs highway-env highway-fast-v0",
+        [
+            "env",
+            "traffic",
+            "simulated s / step",
+            "steps measured",
+            "steps / s",
+            "x highway-fast-v0",
+        ],
+        rows,
+        goals,
+    )
+    print(path.read_text())
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    main()

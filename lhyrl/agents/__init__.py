@@ -1,0 +1,18 @@
+"""Imitation agents: behavior cloning and DAgger over Stable-Baselines3 policies.
+
+Every agent takes spaces (and, where it acts, an env), never a particular env class; see
+:class:`ImitationAgent` for what they share (seeding, logging, evaluation, save/load, resume).
+"""
+
+from lhyrl.agents.base import CHECKPOINT_FILE, FORMAT_VERSION, ImitationAgent
+from lhyrl.agents.bc import BC
+from lhyrl.agents.dagger import DAgger, LinearBetaSchedule
+
+__all__ = [
+    "BC",
+    "CHECKPOINT_FILE",
+    "FORMAT_VERSION",
+    "DAgger",
+    "ImitationAgent",
+    "LinearBetaSchedule",
+]

@@ -1,0 +1,252 @@
+"""File helpers shared by the agents: atomic writes, plain-data spaces, RNG states as tensors.
+
+Everything an agent writes to disk goes through this module so that every file holds only
+tensors and Python primitives (loadable with ``torch.load(weights_only=True)``) and is
+replaced atomically: a reader sees either the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+__all__ = [
+    "atomic_write",
+    "decode_classes",
+    "encode_classes",
+    "numpy_rng_from_tensor",
+    "numpy_rng_to_tensor",
+    "space_from_description",
+    "space_to_description",
+]
+
+_CLASS_KEY = "__class__"
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[str], None]) -> Path:
+    """Write a file atomically: fill a temporary file in the same folder, then rename it.
+
+    Args:
+        path: The file to create or replace; its folder is created if missing.
+        write: Called with the temporary file's name; must write the whole content there.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return path
+
+
+# --- spaces ------------------------------------------------------------------------------
+
+
+def space_to_description(space: gym.Space[Any]) -> dict[str, Any]:
+    """Describe a space as plain data (no pickled gymnasium objects).
+
+    Supports ``Box``, ``Discrete``, ``MultiDiscrete`` and ``MultiBinary``, the spaces an SB3
+    ``ActorCriticPolicy`` handles.
+
+    Args:
+        space: The space to describe.
+
+    Returns:
+        A dict of strings, numbers and (nested) lists.
+
+    Raises:
+        ValueError: For any other kind of space.
+    """
+    if isinstance(space, gym.spaces.Box):
+        return {
+            "type": "Box",
+            "shape": list(space.shape),
+            "dtype": np.dtype(space.dtype).name,
+            "low": space.low.tolist(),
+            "high": space.high.tolist(),
+        }
+    if isinstance(space, gym.spaces.Discrete):
+        return {"type": "Discrete", "n": int(space.n), "start": int(space.start)}
+    if isinstance(space, gym.spaces.MultiDiscrete):
+        return {
+            "type": "MultiDiscrete",
+            "nvec": space.nvec.tolist(),
+            "start": space.start.tolist(),
+            "dtype": np.dtype(space.dtype).name,
+        }
+    if isinstance(space, gym.spaces.MultiBinary):
+        return {"type": "MultiBinary", "n": np.asarray(space.n).tolist()}  # an int or a list
+    raise ValueError(
+        f"cannot describe a {type(space).__name__} space; agents support Box, Discrete, "
+        "MultiDiscrete and MultiBinary"
+    )
+
+
+def space_from_description(desc: Mapping[str, Any]) -> gym.Space[Any]:
+    """Rebuild a space from :func:`space_to_description`'s output.
+
+    Args:
+        desc: The description.
+
+    Returns:
+        An equal space.
+
+    Raises:
+        ValueError: If the description is not one this module writes.
+    """
+    kind = desc.get("type")
+    try:
+        if kind == "Box":
+            dtype = np.dtype(desc["dtype"])
+            return gym.spaces.Box(
+                low=np.asarray(desc["low"], dtype=dtype),
+                high=np.asarray(desc["high"], dtype=dtype),
+                shape=tuple(desc["shape"]),
+                dtype=dtype,
+            )
+        if kind == "Discrete":
+            return gym.spaces.Discrete(int(desc["n"]), start=int(desc["start"]))
+        if kind == "MultiDiscrete":
+            return gym.spaces.MultiDiscrete(
+                np.asarray(desc["nvec"]),
+                dtype=np.dtype(desc["dtype"]),
+                start=np.asarray(desc["start"]),
+            )
+        if kind == "MultiBinary":
+            n = desc["n"]
+            return gym.spaces.MultiBinary(n if isinstance(n, int) else list(n))
+    except (KeyError, TypeError) as err:
+        raise ValueError(f"malformed {kind} space description {dict(desc)!r}: {err!r}") from err
+    raise ValueError(f"unknown space type {kind!r} in description {dict(desc)!r}")
+
+
+# --- classes inside constructor kwargs ---------------------------------------------------
+
+
+def encode_classes(value: Any) -> Any:
+    """Turn constructor kwargs into plain data: classes become ``{"__class__": "module:qualname"}``.
+
+    Args:
+        value: A kwargs value: a class, a primitive, or a list/tuple/dict of those.
+
+    Returns:
+        The same structure with every class replaced by its import path.
+
+    Raises:
+        ValueError: If something else (a function, an object, a local class) is inside.
+    """
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, type):
+        name = f"{value.__module__}:{value.__qualname__}"
+        if "<locals>" in value.__qualname__:
+            raise ValueError(f"cannot save the local class {name}; define it at module level")
+        return {_CLASS_KEY: name}
+    if isinstance(value, (list, tuple)):
+        return type(value)(encode_classes(v) for v in value)
+    if isinstance(value, Mapping):
+        if not all(isinstance(k, str) for k in value):
+            raise ValueError(f"cannot save a dict with non-string keys: {value!r}")
+        return {k: encode_classes(v) for k, v in value.items()}
+    raise ValueError(
+        f"cannot save {value!r} ({type(value).__name__}) as plain data; policy kwargs may hold "
+        "numbers, strings, classes, and lists/dicts of those"
+    )
+
+
+def decode_classes(value: Any) -> Any:
+    """Inverse of :func:`encode_classes`: import each ``{"__class__": ...}`` entry.
+
+    Args:
+        value: Output of :func:`encode_classes`.
+
+    Returns:
+        The structure with classes restored.
+
+    Raises:
+        ValueError: If a named class cannot be imported or is not a class.
+    """
+    if isinstance(value, (list, tuple)):
+        return type(value)(decode_classes(v) for v in value)
+    if isinstance(value, Mapping):
+        if set(value) == {_CLASS_KEY}:
+            return _import_class(str(value[_CLASS_KEY]))
+        return {k: decode_classes(v) for k, v in value.items()}
+    return value
+
+
+def _import_class(name: str) -> type:
+    module_name, _, qualname = name.partition(":")
+    try:
+        obj: Any = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as err:
+        raise ValueError(f"the file names the class {name}, which cannot be imported") from err
+    if not isinstance(obj, type):
+        raise ValueError(f"the file names {name} as a class, but it is a {type(obj).__name__}")
+    return obj
+
+
+# --- numpy Generator state as a tensor ---------------------------------------------------
+
+
+def numpy_rng_to_tensor(rng: np.random.Generator) -> torch.Tensor:
+    """Encode a PCG64 ``numpy.random.Generator``'s state as a ``uint8`` tensor.
+
+    Args:
+        rng: A generator from ``np.random.default_rng``.
+
+    Returns:
+        A 1-D ``uint8`` tensor of 37 bytes.
+
+    Raises:
+        ValueError: If the generator is not PCG64-based.
+    """
+    state = rng.bit_generator.state
+    if state.get("bit_generator") != "PCG64":
+        raise ValueError(f"only PCG64 generators can be saved, not {state.get('bit_generator')}")
+    raw = (
+        int(state["state"]["state"]).to_bytes(16, "little")
+        + int(state["state"]["inc"]).to_bytes(16, "little")
+        + int(state["has_uint32"]).to_bytes(1, "little")
+        + int(state["uinteger"]).to_bytes(4, "little")
+    )
+    return torch.tensor(list(raw), dtype=torch.uint8)
+
+
+def numpy_rng_from_tensor(rng: np.random.Generator, encoded: torch.Tensor) -> None:
+    """Restore the state :func:`numpy_rng_to_tensor` encoded into ``rng`` (in place).
+
+    Args:
+        rng: A PCG64 generator to overwrite.
+        encoded: The tensor from :func:`numpy_rng_to_tensor`.
+    """
+    raw = bytes(encoded.to(torch.uint8).tolist())
+    if len(raw) != 37:
+        raise ValueError(f"a saved numpy generator state has 37 bytes, not {len(raw)}")
+    rng.bit_generator.state = {
+        "bit_generator": "PCG64",
+        "state": {
+            "state": int.from_bytes(raw[0:16], "little"),
+            "inc": int.from_bytes(raw[16:32], "little"),
+        },
+        "has_uint32": raw[32],
+        "uinteger": int.from_bytes(raw[33:37], "little"),
+    }
