@@ -89,7 +89,8 @@ class DAgger(ImitationAgent):
             its policy, optimizer and logger.
         beta_schedule: Round -> probability of executing the expert's action; default
             ``LinearBetaSchedule(rampdown_rounds=10)``.
-        initial_demonstrations: Expert episodes the aggregate starts from.
+        initial_demonstrations: Expert episodes the aggregate starts from; `train` first fits
+            the learner to them (unless it resumes a run that has done so).
         warm_start: Retrain from the current weights each round (default); if False, from the
             initial weights and a fresh optimizer.
         seed: Seeds the mixing coin flips and the env resets of each round.
@@ -176,8 +177,8 @@ class DAgger(ImitationAgent):
 
     @property
     def round(self) -> int:
-        """Rounds completed in the current (or last) ``train`` run."""
-        return self._progress.get("round", 0)
+        """Rounds completed so far (over all ``train`` calls)."""
+        return len(self._round_sizes)
 
     def dataset(self) -> Transitions:
         """The aggregate: initial demonstrations plus every DAgger-labelled step."""
@@ -205,10 +206,11 @@ class DAgger(ImitationAgent):
         checkpoint_dir: str | os.PathLike[str] | None = None,
         checkpoint_every: int = 1,
     ) -> None:
-        """Run DAgger rounds until ``n_rounds`` have been completed in this run.
+        """Run DAgger rounds until ``n_rounds`` rounds have been completed in all.
 
-        After :meth:`resume`, ``n_rounds`` counts the whole run, so the same call finishes an
-        interrupted run.
+        ``n_rounds`` counts every round so far, over earlier ``train`` calls and (after
+        :meth:`resume`) the interrupted run, so ``train(n_rounds=k)`` for k = 1, 2, ... adds one
+        round at a time, and the same call finishes an interrupted run.
 
         Args:
             n_rounds: Total rounds.
@@ -230,7 +232,12 @@ class DAgger(ImitationAgent):
             raise ValueError(
                 "need n_rounds >= 0, episodes_per_round >= 1 and checkpoint_every >= 1"
             )
-        progress = self._begin_progress(round=0)
+        progress = self._begin_progress(round=self.round)
+        if progress["round"] == 0 and self._initial_transitions is not None:
+            # Round 0's learner starts from the demonstrations, as BC would.
+            self.bc.set_demonstrations(self._initial_transitions)
+            self.bc.train(n_epochs=bc_epochs, n_batches=bc_batches, log_every=log_every)
+            self.num_updates = self.bc.num_updates
         while progress["round"] < n_rounds:
             round_num = progress["round"]
             beta = float(self.beta_schedule(round_num))

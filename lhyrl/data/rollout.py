@@ -13,6 +13,7 @@ from typing import Any, TypeAlias
 
 import gymnasium as gym
 import numpy as np
+from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.policies import BasePolicy
@@ -93,6 +94,7 @@ def collect_episodes(
     seed: int | None = None,
     deterministic: bool = True,
     progress: bool = True,
+    disturbance: float = 0.0,
 ) -> list[Episode]:
     """Run ``policy`` in ``env`` until ``n_episodes`` episodes have finished.
 
@@ -113,6 +115,13 @@ def collect_episodes(
         seed: Seed of the first reset; ``None`` leaves the env's generator as it is.
         deterministic: Passed on to SB3's ``predict``.
         progress: Show a tqdm progress bar counting episodes.
+        disturbance: Disturbance injection (DART, Laskey et al. 2017): the env executes a
+            perturbed action while the episode records the policy's own action as the label, so
+            demonstrations show how the policy recovers from small mistakes. For a ``Box``
+            space, Gaussian noise with this standard deviation in units of half the action
+            range, clipped to the bounds; for a ``Discrete`` space, the probability of
+            executing a uniformly random action instead. ``0`` (the default) records plain
+            rollouts. The noise is drawn from a generator seeded with ``seed``.
 
     Returns:
         Exactly ``n_episodes`` episodes.
@@ -130,10 +139,48 @@ def collect_episodes(
             "Stable-Baselines3 VecEnv is not supported; use gym.make_vec instead)"
         )
     policy_fn = as_policy_fn(policy, deterministic=deterministic)
+    vector = isinstance(env, gym.vector.VectorEnv)
+    space = env.single_action_space if vector else env.action_space
+    perturb = _disturbance(space, disturbance, seed)
     with tqdm(total=n_episodes, unit="episode", disable=not progress) as bar:
-        if isinstance(env, gym.vector.VectorEnv):
-            return _collect_vector(env, policy_fn, n_episodes=n_episodes, seed=seed, bar=bar)
-        return _collect_single(env, policy_fn, n_episodes=n_episodes, seed=seed, bar=bar)
+        if vector:
+            return _collect_vector(
+                env, policy_fn, n_episodes=n_episodes, seed=seed, bar=bar, perturb=perturb
+            )
+        return _collect_single(
+            env, policy_fn, n_episodes=n_episodes, seed=seed, bar=bar, perturb=perturb
+        )
+
+
+def _disturbance(
+    space: gym.Space, scale: float, seed: int | None
+) -> Callable[[np.ndarray], np.ndarray]:
+    """The function that turns a batch of labels into the actions the env executes."""
+    if scale < 0:
+        raise ValueError(f"disturbance must be non-negative, got {scale}")
+    if scale == 0:
+        return lambda actions: actions
+    rng = np.random.default_rng(seed)
+    if isinstance(space, spaces.Box):
+        half_range = (space.high - space.low) / 2.0
+        if not np.all(np.isfinite(half_range)):
+            raise ValueError(f"disturbance needs a bounded Box action space, got {space}")
+
+        def add_noise(actions: np.ndarray) -> np.ndarray:
+            noise = rng.normal(0.0, scale, actions.shape) * half_range
+            return np.clip(actions + noise, space.low, space.high).astype(space.dtype)
+
+        return add_noise
+    if isinstance(space, spaces.Discrete):
+        if scale > 1:
+            raise ValueError(f"disturbance for a Discrete space is a probability, got {scale}")
+
+        def replace(actions: np.ndarray) -> np.ndarray:
+            random = space.start + rng.integers(space.n, size=actions.shape)
+            return np.where(rng.random(actions.shape) < scale, random, actions).astype(space.dtype)
+
+        return replace
+    raise ValueError(f"disturbance supports Box and Discrete action spaces, not {space}")
 
 
 class _EpisodeBuffer:
@@ -174,14 +221,21 @@ def _checked_actions(actions: Any, action_space: gym.Space, batch_size: int) -> 
 
 
 def _collect_single(
-    env: gym.Env, policy_fn: PolicyFn, *, n_episodes: int, seed: int | None, bar: tqdm
+    env: gym.Env,
+    policy_fn: PolicyFn,
+    *,
+    n_episodes: int,
+    seed: int | None,
+    bar: tqdm,
+    perturb: Callable[[np.ndarray], np.ndarray],
 ) -> list[Episode]:
     episodes: list[Episode] = []
     obs, _ = env.reset(seed=seed)
     buffer = _EpisodeBuffer(obs)
     while len(episodes) < n_episodes:
-        action = _checked_actions(policy_fn(np.asarray(obs)[None]), env.action_space, 1)[0]
-        obs, reward, terminated, truncated, _ = env.step(action)
+        labels = _checked_actions(policy_fn(np.asarray(obs)[None]), env.action_space, 1)
+        action = labels[0]
+        obs, reward, terminated, truncated, _ = env.step(perturb(labels)[0])
         buffer.add(action, float(reward), obs)
         if terminated or truncated:
             episodes.append(buffer.finish(terminated=bool(terminated), truncated=bool(truncated)))
@@ -212,6 +266,7 @@ def _collect_vector(
     n_episodes: int,
     seed: int | None,
     bar: tqdm,
+    perturb: Callable[[np.ndarray], np.ndarray],
 ) -> list[Episode]:
     mode = _autoreset_mode(env)
     n_envs = env.num_envs
@@ -224,7 +279,7 @@ def _collect_vector(
         actions = _checked_actions(
             policy_fn(np.asarray(obs)), env.single_action_space, n_envs
         )  # (n_envs, *act_shape)
-        obs, rewards, terminations, truncations, infos = env.step(actions)
+        obs, rewards, terminations, truncations, infos = env.step(perturb(actions))
         for i in range(n_envs):
             if resetting[i]:
                 buffers[i] = _EpisodeBuffer(obs[i])

@@ -1,5 +1,34 @@
 """Scripted and trained experts, one per environment family, for demonstrations and labels."""
 
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+
+from lhyrl.data import PolicyLike
 from lhyrl.experts.driving import DrivingExpert
 
-__all__ = ["DrivingExpert"]
+EXPERTS = {
+    "lhyrl/Driving-v0": DrivingExpert,
+    "lhyrl/DrivingDiscrete-v0": DrivingExpert,
+}
+"""Env id -> expert class; each class is built from the env (single or vector) it acts in."""
+
+
+def make_expert(env: gym.Env[Any, Any] | gym.vector.VectorEnv[Any, Any, Any]) -> PolicyLike:
+    """The expert of the env's id, bound to ``env`` (so it can label any state ``env`` is in).
+
+    Raises:
+        ValueError: If no expert is known for the env's id.
+    """
+    spec = env.unwrapped.spec if env.unwrapped.spec is not None else env.spec
+    env_id = spec.id if spec is not None else None
+    if env_id not in EXPERTS:
+        raise ValueError(
+            f"no expert is known for env {env_id!r}; experts exist for {sorted(EXPERTS)}"
+        )
+    return EXPERTS[env_id](env)
+
+
+__all__ = ["EXPERTS", "DrivingExpert", "make_expert"]

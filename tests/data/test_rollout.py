@@ -198,3 +198,41 @@ def test_episode_returns_sums_rewards_per_episode(lean_policy):
 def test_something_other_than_a_gymnasium_env_is_refused(lean_policy):
     with pytest.raises(TypeError, match="gymnasium Env or VectorEnv"):
         collect_episodes(object(), lean_policy, n_episodes=1, progress=False)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("vector", [False, True])
+def test_disturbance_executes_noisy_actions_but_records_the_policys_labels(damping_policy, vector):
+    env = make_vec("Pendulum-v1") if vector else gym.make("Pendulum-v1")
+    clean = collect_episodes(env, damping_policy, n_episodes=2, seed=3, progress=False)
+    noisy = collect_episodes(
+        env, damping_policy, n_episodes=2, seed=3, progress=False, disturbance=0.3
+    )
+    for ep in noisy:
+        # every recorded action is what the policy said in the state it was in
+        np.testing.assert_allclose(ep.acts, damping_policy(ep.obs[:-1]), rtol=1e-6)
+    assert not np.allclose(clean[0].obs, noisy[0].obs)  # the noise changed the states visited
+
+
+def test_discrete_disturbance_replaces_actions_with_random_ones(lean_policy):
+    env = gym.make("CartPole-v1")
+    clean = collect_episodes(env, lean_policy, n_episodes=3, seed=0, progress=False)
+    noisy = collect_episodes(
+        env, lean_policy, n_episodes=3, seed=0, progress=False, disturbance=0.5
+    )
+    for ep in noisy:
+        np.testing.assert_array_equal(ep.acts, lean_policy(ep.obs[:-1]))
+    assert any(
+        len(a) != len(b) or not np.array_equal(a.obs, b.obs)
+        for a, b in zip(clean, noisy, strict=True)
+    )
+
+
+@pytest.mark.parametrize(
+    ("env_id", "value", "message"),
+    [("Pendulum-v1", -0.1, "non-negative"), ("CartPole-v1", 1.5, "probability")],
+)
+def test_bad_disturbance_is_refused(env_id, value, message, lean_policy):
+    with pytest.raises(ValueError, match=message):
+        collect_episodes(
+            gym.make(env_id), lean_policy, n_episodes=1, progress=False, disturbance=value
+        )

@@ -185,9 +185,10 @@ def test_unknown_env_id_and_option_get_clear_errors():
 
 
 def test_options_change_the_task():
-    env = gym.make("lhyrl/Driving-v0", lanes=4, vehicles=5, observed_vehicles=3)
+    env = gym.make("lhyrl/Driving-v0", lanes=4, vehicles=5)
     obs, _ = env.reset(seed=0)
-    assert obs.shape == (9 + 5 * 3,)
+    assert obs.shape == (39,)
+    assert obs[9::5].sum() <= 5  # at most the 5 vehicles are seen
     assert obs[3] + obs[4] == pytest.approx(4.0)  # distances to both edges span 4 lanes
 
 

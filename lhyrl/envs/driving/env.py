@@ -43,30 +43,32 @@ class DrivingEnv(gym.Env[np.ndarray, np.ndarray]):
 
     | Num | Action   | Meaning at +1 / -1                                              |
     |-----|----------|-----------------------------------------------------------------|
-    | 0   | steering | front wheels 0.4 rad left / right (`steer_max`)                 |
+    | 0   | steering | front wheels 0.1 rad left / right (`steer_max`)                 |
     | 1   | throttle | accelerate 3 m/s^2 (`accel_max`) / brake 6 m/s^2 (`brake_max`)  |
 
     ## Observation Space
 
-    `Box(-10, 10, (9 + 5 * observed_vehicles,), float32)`, 39 entries by default. Lateral offsets
+    `Box(-10, 10, (39,), float32)`. Lateral offsets
     `d` are positive to the left; lanes are `lane_width` metres wide.
 
     | Num     | Observation                                              | Unit / scale     |
     |---------|----------------------------------------------------------|------------------|
     | 0       | speed                                                    | / `max_speed`    |
-    | 1       | heading relative to the road                             | rad              |
+    | 1       | heading relative to the road                             | 0.1 rad          |
     | 2       | lateral offset from the centre of the nearest lane       | lane widths      |
     | 3       | distance to the left road edge                           | lane widths      |
     | 4       | distance to the right road edge                          | lane widths      |
     | 5-8     | road curvature 0, 20, 40 and 60 m ahead                  | 1 / (100 m)      |
-    | 9 + 5k  | vehicle k present (1) or not (0), k < observed_vehicles  | -                |
+    | 9 + 5k  | vehicle in slot k present (1) or not (0), k = 0 .. 5     | -                |
     | 10 + 5k | its distance ahead along the road (negative: behind)     | / `sensor_range` |
     | 11 + 5k | its lateral offset relative to the car                   | lane widths      |
     | 12 + 5k | its along-road speed relative to the car                 | / 10 m/s         |
     | 13 + 5k | its lateral speed relative to the car                    | / 5 m/s          |
 
-    Vehicles are listed nearest first; only those within `sensor_range` along the road are
-    present, and absent slots are all zeros.
+    The six slots hold the nearest vehicle ahead and the nearest behind in the lane to the
+    car's right (slots 0, 1), in its own lane (2, 3) and in the lane to its left (4, 5), where
+    a vehicle's lane is the one nearest its centre. Only vehicles within `sensor_range` along
+    the road are seen; an empty slot (no such lane, or no vehicle) is all zeros.
 
     ## Rewards
 
@@ -93,9 +95,9 @@ class DrivingEnv(gym.Env[np.ndarray, np.ndarray]):
 
     `gym.make("lhyrl/Driving-v0", render_mode=None, **options)` where the options are the fields
     of `lhyrl.envs.driving.DrivingConfig`: `lanes=3`, `lane_width=4.0`, `vehicles=20`,
-    `road_length=1500.0`, `dt=0.1`, `max_speed=30.0`, `steer_max=0.4`, `accel_max=3.0`,
+    `road_length=1500.0`, `dt=0.1`, `max_speed=30.0`, `steer_max=0.1`, `accel_max=3.0`,
     `brake_max=6.0`, `traffic_speed=(18.0, 24.0)`, `lane_changing_fraction=0.3`,
-    `observed_vehicles=6`, `sensor_range=100.0`, `collision_reward=-10.0`,
+    `sensor_range=100.0`, `collision_reward=-10.0`,
     `offroad_reward=-10.0`, `control_cost=0.05`. An unknown option raises `TypeError` naming
     the valid ones. The native vector env is
     `gym.make_vec("lhyrl/Driving-v0", num_envs=N, vectorization_mode="vector_entry_point")`.

@@ -57,7 +57,6 @@ class DrivingConfig:
         brake_max: Deceleration at throttle action -1.
         traffic_speed: Range of the other vehicles' desired speeds.
         lane_changing_fraction: Share of other vehicles that change lanes.
-        observed_vehicles: Nearest vehicles listed in the observation.
         sensor_range: Vehicles farther than this along the road are not observed.
         collision_reward: Reward on a collision (which ends the episode).
         offroad_reward: Reward for leaving the road (which ends the episode).
@@ -70,12 +69,11 @@ class DrivingConfig:
     road_length: float = 1500.0
     dt: float = 0.1
     max_speed: float = 30.0
-    steer_max: float = 0.4
+    steer_max: float = 0.1
     accel_max: float = 3.0
     brake_max: float = 6.0
     traffic_speed: tuple[float, float] = (18.0, 24.0)
     lane_changing_fraction: float = 0.3
-    observed_vehicles: int = 6
     sensor_range: float = 100.0
     collision_reward: float = -10.0
     offroad_reward: float = -10.0
@@ -99,7 +97,6 @@ class DrivingConfig:
                 0 < self.traffic_speed[0] <= self.traffic_speed[1],
                 f"traffic_speed must be (low, high) with 0 < low <= high, got {self.traffic_speed}",
             ),
-            (self.observed_vehicles >= 1, "observed_vehicles must be at least 1"),
         ]
         for ok, message in checks:
             if not ok:
@@ -133,11 +130,15 @@ class DrivingConfig:
     @property
     def obs_size(self) -> int:
         """Length of the observation vector."""
-        return EGO_FEATURES + VEHICLE_FEATURES * self.observed_vehicles
+        return EGO_FEATURES + VEHICLE_FEATURES * VEHICLE_SLOTS
 
 
 EGO_FEATURES = 9
+HEADING_SCALE = 10.0  # the observation gives the heading in units of 0.1 rad
 VEHICLE_FEATURES = 5
+# The observation lists the nearest vehicle ahead and behind in the car's lane and the lanes to
+# its left and right: slot 2 * (lane + 1) + behind, lane in (-1: right, 0: own, 1: left).
+VEHICLE_SLOTS = 6
 LOOKAHEAD = np.array([0.0, 20.0, 40.0, 60.0])  # m, where the observation samples curvature
 
 
@@ -207,6 +208,7 @@ class DrivingSim:
         self.elapsed = np.zeros(batch, dtype=np.int64)  # steps since reset
         # (1, N, N + 1): True where row i (a car) meets column j = i + 1 (itself among all)
         self._self_mask = np.eye(n, n + 1, k=1, dtype=bool)[None]
+        self._slot_ids = np.arange(VEHICLE_SLOTS)[None, :, None]  # (1, 6, 1)
         # Traffic starts in slots SLOT_SPACING apart; slot id = lane * n_offsets + offset index.
         # _free_slots[l] lists the slots open when the ego car starts in lane l.
         self._slot_offsets = np.arange(SLOTS_SPAN[0], SLOTS_SPAN[1] + 1e-9, SLOT_SPACING)
@@ -445,35 +447,37 @@ class DrivingSim:
         kappa_ahead = self.roads.curvature_at(
             self.rows[:, None], self.ego_s[:, None] + LOOKAHEAD[None, :]
         )  # (B, 4)
-        k = cfg.observed_vehicles
         obs = np.zeros((self.batch, cfg.obs_size))
         obs[:, 0] = v / cfg.max_speed
-        obs[:, 1] = psi
+        obs[:, 1] = psi * HEADING_SCALE
         obs[:, 2] = lane_offset / w
         obs[:, 3] = (cfg.half_width - d) / w
         obs[:, 4] = (cfg.half_width + d) / w
         obs[:, 5:EGO_FEATURES] = kappa_ahead * 100.0
-        others = obs[:, EGO_FEATURES:].reshape(self.batch, k, VEHICLE_FEATURES)  # a view
-        n = cfg.vehicles
-        if n:
+        if cfg.vehicles:
+            others = obs[:, EGO_FEATURES:].reshape(self.batch, VEHICLE_SLOTS, VEHICLE_FEATURES)
             rel_s = self.car_s - self.ego_s[:, None]  # (B, N)
-            rel_d = self.car_d - d[:, None]
-            dist = np.where(np.abs(rel_s) < cfg.sensor_range, np.hypot(rel_s, rel_d), np.inf)
-            order = np.argsort(dist, axis=1)[:, :k]  # (B, m), m = min(k, N)
-            m = order.shape[1]
-            near = (self._row_col, order)
+            lane = cfg.lane_of(self.car_d) - cfg.lane_of(d)[:, None]  # relative lane, (B, N)
+            slot = 2 * (lane + 1) + (rel_s <= 0)
+            seen = (np.abs(lane) <= 1) & (np.abs(rel_s) < cfg.sensor_range)
+            dist = np.where(
+                seen[:, None, :] & (slot[:, None, :] == self._slot_ids),
+                np.abs(rel_s)[:, None, :],
+                np.inf,
+            )  # (B, 6, N)
+            near = (self._row_col, np.argmin(dist, axis=2))  # (B, 6) nearest vehicle per slot
+            present = np.isfinite(dist.min(axis=2))
             car_d_dot = clip(
                 LATERAL_GAIN * (self.car_target_d - self.car_d),
                 -LATERAL_SPEED_MAX,
                 LATERAL_SPEED_MAX,
             )
-            present = np.isfinite(dist[near])
-            others[:, :m, 0] = 1.0
-            others[:, :m, 1] = rel_s[near] / cfg.sensor_range
-            others[:, :m, 2] = rel_d[near] / w
-            others[:, :m, 3] = (self.car_v[near] - (v * np.cos(psi))[:, None]) / 10.0
-            others[:, :m, 4] = (car_d_dot[near] - (v * np.sin(psi))[:, None]) / 5.0
-            others[:, :m] *= present[..., None]
+            others[:, :, 0] = 1.0
+            others[:, :, 1] = rel_s[near] / cfg.sensor_range
+            others[:, :, 2] = (self.car_d[near] - d[:, None]) / w
+            others[:, :, 3] = (self.car_v[near] - (v * np.cos(psi))[:, None]) / 10.0
+            others[:, :, 4] = (car_d_dot[near] - (v * np.sin(psi))[:, None]) / 5.0
+            others *= present[..., None]
         return clip(obs, -OBS_BOUND, OBS_BOUND).astype(np.float32)
 
 

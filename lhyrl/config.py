@@ -1,0 +1,169 @@
+"""The configuration of a training run: one dataclass, read from YAML and the command line.
+
+A YAML file holds any subset of :class:`TrainConfig`'s fields; command-line flags
+(``--learning-rate 3e-4``) override it. A key that is not a field is refused with the list of
+valid keys, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import os
+import tempfile
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ALGOS = ("bc", "dagger")
+
+
+class ConfigError(ValueError):
+    """A configuration file or value is invalid."""
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs. Each field is also a command-line flag."""
+
+    algo: str = "bc"
+    """Agent to train: ``bc`` or ``dagger``."""
+    env: str = "lhyrl/Driving-v0"
+    """Gymnasium id of the environment."""
+    demos: str | None = None
+    """Demonstrations: a Minari dataset directory or an ``.npz`` file (BC needs them)."""
+    demo_episodes: int | None = None
+    """Use only the first this many episodes of the demonstrations."""
+    seed: int = 0
+    """Seed of the agent and of the env resets it makes."""
+    device: str = "auto"
+    """Torch device: ``auto``, ``cpu`` or ``cuda``."""
+    runs_dir: str = "runs"
+    """Where run directories are created."""
+    net_arch: list[int] = field(default_factory=lambda: [256, 256])
+    """Hidden layer sizes of the policy (and value) network."""
+    learning_rate: float = 1e-3
+    """Adam learning rate."""
+    batch_size: int = 256
+    """BC minibatch size."""
+    ent_weight: float = 1e-3
+    """Weight of BC's entropy bonus."""
+    l2_weight: float = 0.0
+    """Weight of BC's L2 penalty on the policy parameters."""
+    epochs: int = 40
+    """BC epochs (for DAgger: BC epochs after each round)."""
+    rounds: int = 4
+    """DAgger rounds."""
+    episodes_per_round: int = 2
+    """Episodes the DAgger learner drives (and the expert labels) per round."""
+    beta_rampdown_rounds: int = 0
+    """DAgger executes the expert's action with probability 1 - round / this; 0: never."""
+    eval_episodes: int = 50
+    """Episodes of the final evaluation (one per sub-env of a vector env)."""
+    eval_seed: int = 10_000
+    """Seed of the final evaluation's first env."""
+    checkpoint_every: int = 1
+    """Epochs (BC) or rounds (DAgger) between checkpoints."""
+
+    def __post_init__(self) -> None:
+        if self.algo not in ALGOS:
+            raise ConfigError(f"algo must be one of {ALGOS}, got {self.algo!r}")
+        positive = ("epochs", "rounds", "episodes_per_round", "eval_episodes", "batch_size")
+        for name in (*positive, "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.learning_rate <= 0:
+            raise ConfigError(f"learning_rate must be positive, got {self.learning_rate}")
+        if self.algo == "bc" and self.demos is None:
+            raise ConfigError("bc needs demonstrations: set demos (a dataset directory or .npz)")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as plain data."""
+        return dataclasses.asdict(self)
+
+
+def field_docs() -> dict[str, str]:
+    """Each field's one-line documentation (the string below it in the class body)."""
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(TrainConfig))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    docs = {}
+    for node, nxt in itertools.pairwise(body):
+        if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr):
+            docs[node.target.id] = nxt.value.value  # type: ignore[attr-defined,union-attr]
+    return docs
+
+
+def field_types() -> dict[str, Any]:
+    """Each field's type, with ``X | None`` reduced to ``X``."""
+    hints = typing.get_type_hints(TrainConfig)
+    result = {}
+    for name, hint in hints.items():
+        if isinstance(hint, types.UnionType):
+            hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
+        result[name] = hint
+    return result
+
+
+def _coerce(name: str, value: Any, hint: Any) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(hint)
+    try:
+        if origin is list:
+            (item,) = typing.get_args(hint)
+            if not isinstance(value, list | tuple):
+                raise TypeError
+            return [item(v) for v in value]
+        if hint is bool or hint is str:
+            if not isinstance(value, hint):
+                raise TypeError
+            return value
+        if hint is int and isinstance(value, float) and not value.is_integer():
+            raise TypeError
+        if hint in (int, float) and isinstance(value, bool | str):
+            raise TypeError
+        return hint(value)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(
+            f"config key {name!r} must be {getattr(hint, '__name__', hint)}, got {value!r}"
+        ) from err
+
+
+def make_config(values: dict[str, Any]) -> TrainConfig:
+    """Build a validated config from a mapping, refusing unknown keys and wrong types."""
+    types_ = field_types()
+    unknown = sorted(set(values) - set(types_))
+    if unknown:
+        raise ConfigError(f"unknown config key(s) {unknown}; valid keys are {sorted(types_)}")
+    return TrainConfig(**{k: _coerce(k, v, types_[k]) for k, v in values.items()})
+
+
+def read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a YAML mapping of config values (keys are checked by :func:`make_config`)."""
+    try:
+        with open(path) as f:
+            data = yaml.safe_load(f)
+    except OSError as err:
+        raise ConfigError(f"cannot read config file {path}: {err}") from err
+    except yaml.YAMLError as err:
+        raise ConfigError(f"config file {path} is not valid YAML: {err}") from err
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of keys to values")
+    return data
+
+
+def write_yaml(path: Path, config: TrainConfig) -> None:
+    """Write ``config`` to ``path`` atomically (temp file, then rename)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        yaml.safe_dump(config.to_dict(), f, sort_keys=False)
+    os.replace(tmp, path)
