@@ -24,7 +24,7 @@ import yaml
 from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat, configure
 
 import lhyrl  # noqa: F401  (registers the env ids)
-from lhyrl.agents import BC, DAgger, LinearBetaSchedule
+from lhyrl.agents import BC, ConstantBeta, DAgger, LinearBetaSchedule
 from lhyrl.config import ConfigError, TrainConfig, field_docs, field_types, make_config, read_yaml
 from lhyrl.config import write_yaml as write_config
 from lhyrl.data import (
@@ -199,7 +199,7 @@ def train_run(
         beta = (
             LinearBetaSchedule(config.beta_rampdown_rounds)
             if config.beta_rampdown_rounds > 0
-            else (lambda round_num: 0.0)
+            else ConstantBeta(config.beta)
         )
         dagger = DAgger(
             env=env,

@@ -60,8 +60,10 @@ class TrainConfig:
     """DAgger rounds."""
     episodes_per_round: int = 2
     """Episodes the DAgger learner drives (and the expert labels) per round."""
+    beta: float = 0.5
+    """Probability that DAgger executes the expert's action (not the learner's) at a step."""
     beta_rampdown_rounds: int = 0
-    """DAgger executes the expert's action with probability 1 - round / this; 0: never."""
+    """If > 0, beta falls linearly from 1 in round 0 to 0 at this round instead."""
     eval_episodes: int = 50
     """Episodes of the final evaluation (one per sub-env of a vector env)."""
     eval_seed: int = 10_000
@@ -76,6 +78,8 @@ class TrainConfig:
         for name in (*positive, "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not 0.0 <= self.beta <= 1.0:
+            raise ConfigError(f"beta must be in [0, 1], got {self.beta}")
         if self.learning_rate <= 0:
             raise ConfigError(f"learning_rate must be positive, got {self.learning_rate}")
         if self.algo == "bc" and self.demos is None:

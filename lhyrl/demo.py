@@ -17,7 +17,7 @@ from lhyrl.config import make_config
 ENV_ID = "lhyrl/Driving-v0"
 DEMO_EPISODES = 20  # BC's demonstrations
 DAGGER_DEMO_EPISODES = 4  # DAgger starts from the first 4 of them ...
-DAGGER_ROUNDS, DAGGER_EPISODES_PER_ROUND = 3, 2  # ... and labels 6 episodes of its own
+DAGGER_ROUNDS, DAGGER_EPISODES_PER_ROUND = 1, 2  # ... and labels 2 episodes of its own
 DISTURBANCE = 0.3  # DART noise while recording: demonstrations show recoveries
 EVAL_EPISODES = 50
 

@@ -6,12 +6,13 @@ Every agent takes spaces (and, where it acts, an env), never a particular env cl
 
 from lhyrl.agents.base import CHECKPOINT_FILE, FORMAT_VERSION, ImitationAgent
 from lhyrl.agents.bc import BC
-from lhyrl.agents.dagger import DAgger, LinearBetaSchedule
+from lhyrl.agents.dagger import ConstantBeta, DAgger, LinearBetaSchedule
 
 __all__ = [
     "BC",
     "CHECKPOINT_FILE",
     "FORMAT_VERSION",
+    "ConstantBeta",
     "DAgger",
     "ImitationAgent",
     "LinearBetaSchedule",

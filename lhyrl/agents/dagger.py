@@ -29,6 +29,26 @@ from lhyrl.data import Demonstrations, Episode, PolicyLike, Transitions, as_poli
 __all__ = ["DAgger", "LinearBetaSchedule"]
 
 
+class ConstantBeta:
+    """``beta(r) = beta`` in every round: each step mixes expert and learner at a fixed rate.
+
+    Args:
+        beta: The probability of executing the expert's action, in [0, 1].
+    """
+
+    def __init__(self, beta: float) -> None:
+        if not 0.0 <= beta <= 1.0:
+            raise ValueError(f"beta must be in [0, 1], got {beta}")
+        self.beta = float(beta)
+
+    def __call__(self, round_num: int) -> float:
+        """The probability of executing the expert's action (the same in every round)."""
+        return self.beta
+
+    def __repr__(self) -> str:
+        return f"ConstantBeta({self.beta})"
+
+
 class LinearBetaSchedule:
     """``beta(r) = max(0, 1 - r / rampdown_rounds)``: expert-only first, learner-only later.
 

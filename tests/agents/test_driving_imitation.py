@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import lhyrl  # noqa: F401
-from lhyrl.agents import BC, DAgger
+from lhyrl.agents import BC, ConstantBeta, DAgger
 from lhyrl.data import Demonstrations, collect_episodes, random_policy
 from lhyrl.experts import DrivingExpert
 from lhyrl.metrics import evaluate_policy
@@ -88,7 +88,7 @@ def test_dagger_reaches_bc_return_with_fewer_expert_labelled_episodes(setting, b
     )  # fmt: skip
     dagger = DAgger(
         env=env, expert=DrivingExpert(env), bc=learner, initial_demonstrations=first,
-        beta_schedule=lambda round_num: 0.5, seed=0,
+        beta_schedule=ConstantBeta(0.5), seed=0,
     )  # fmt: skip
     curve = []
     while dagger.expert_episodes + 2 < BC_EPISODES:
