@@ -96,8 +96,7 @@ class Roads:
 
     def curvature_at(self, rows: np.ndarray, s: np.ndarray) -> np.ndarray:
         """Curvature at arc length ``s`` (any shape broadcastable with ``rows``)."""
-        i, _ = self._index(s)
-        return self.kappa[rows, i]
+        return self.kappa[rows, np.minimum(np.maximum(s, 0.0).astype(np.int64), self.n_points - 1)]
 
     def to_world(
         self, rows: np.ndarray, s: np.ndarray, d: np.ndarray

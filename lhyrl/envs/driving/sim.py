@@ -125,7 +125,7 @@ class DrivingConfig:
     def lane_of(self, d: np.ndarray) -> np.ndarray:
         """Index of the lane whose centre is nearest to lateral offset ``d``."""
         lane = np.rint(d / self.lane_width + (self.lanes - 1) / 2.0)
-        return np.clip(lane, 0, self.lanes - 1).astype(np.int64)
+        return np.minimum(np.maximum(lane, 0), self.lanes - 1).astype(np.int64)
 
     @property
     def obs_size(self) -> int:
@@ -206,9 +206,12 @@ class DrivingSim:
         )
         self.car_changes_lanes = np.zeros((batch, n), dtype=bool)
         self.elapsed = np.zeros(batch, dtype=np.int64)  # steps since reset
-        # (1, N, N + 1): True where row i (a car) meets column j = i + 1 (itself among all)
-        self._self_mask = np.eye(n, n + 1, k=1, dtype=bool)[None]
+        self._car_col = np.arange(n)[None, :]  # (1, N), with _row_col gathers one per car
         self._slot_ids = np.arange(VEHICLE_SLOTS)[None, :, None]  # (1, 6, 1)
+        self._slot_col = np.arange(VEHICLE_SLOTS)[None, :]  # (1, 6)
+        # observation scales of a vehicle's relative s, d, along-road and lateral speed
+        self._vehicle_scale = 1.0 / np.array([config.sensor_range, config.lane_width, 10.0, 5.0])
+        self._car_d_dot = np.zeros((batch, n))  # lateral speed of traffic in the last step
         # Traffic starts in slots SLOT_SPACING apart; slot id = lane * n_offsets + offset index.
         # _free_slots[l] lists the slots open when the ego car starts in lane l.
         self._slot_offsets = np.arange(SLOTS_SPAN[0], SLOTS_SPAN[1] + 1e-9, SLOT_SPACING)
@@ -260,6 +263,7 @@ class DrivingSim:
         self.car_v[indices] = desired - 2.0 * u[:, 2]
         self.car_changes_lanes[indices] = u[:, 3] < cfg.lane_changing_fraction
         self.car_cooldown[indices] = LANE_CHANGE_COOLDOWN * u[:, 4]
+        self._car_d_dot[indices] = 0.0
         self.elapsed[indices] = 0
 
     # ------------------------------------------------------------------------------ step
@@ -304,6 +308,7 @@ class DrivingSim:
             "car_d": self.car_d + car_d_dot * dt,
             "car_v": np.maximum(self.car_v + car_accel * dt, 0.0),
             "car_target_d": car_target_d,
+            "_car_d_dot": car_d_dot,
             "car_cooldown": car_cooldown - dt,
         }
         new["elapsed"] = self.elapsed + 1
@@ -348,15 +353,14 @@ class DrivingSim:
 
     def _traffic_accel(self, ego_s_dot: np.ndarray) -> np.ndarray:
         """IDM acceleration of every other vehicle towards its leader (ego included)."""
-        all_s, all_d, all_v = self._all_vehicles(ego_s_dot)
-        gap_s = all_s[:, None, :] - self.car_s[:, :, None]  # (B, N, N+1)
-        near = (
-            np.abs(all_d[:, None, :] - self.car_d[:, :, None]) < SAME_LANE * self.config.lane_width
-        )
-        ahead = near & (gap_s > 0) & ~self._self_mask
+        all_s, all_d, all_v = self._all_vehicles(ego_s_dot)  # (B, N+1)
+        gap_s = all_s[:, None, :] - self.car_s[:, :, None]  # (B, N, N+1), j ahead of i if > 0
+        lateral = np.abs(all_d[:, None, :] - self.car_d[:, :, None])  # (B, N, N+1)
+        # a car is never its own leader: its gap to itself is 0, not > 0
+        ahead = (lateral < SAME_LANE * self.config.lane_width) & (gap_s > 0)
         gaps = np.where(ahead, gap_s, np.inf)
         leader = np.argmin(gaps, axis=2)  # (B, N)
-        gap = gaps.min(axis=2) - VEHICLE_LENGTH
+        gap = gaps[self._row_col, self._car_col, leader] - VEHICLE_LENGTH  # (B, N)
         leader_v = all_v[self._row_col, leader]
         v = self.car_v
         desired_gap = (
@@ -368,14 +372,14 @@ class DrivingSim:
             np.isfinite(gap), (np.maximum(desired_gap, 0.0) / np.maximum(gap, 0.1)) ** 2, 0.0
         )
         accel = IDM_ACCEL * (1.0 - (v / self.car_desired_v) ** 4 - interaction)
-        self._car_leader_gap = gap
+        self._pairwise = (gap_s, all_d, all_v, gap)  # reused by the lane-change decisions
         return clip(accel, -IDM_MAX_BRAKE, IDM_ACCEL)
 
     def _traffic_lane_changes(self) -> tuple[np.ndarray, np.ndarray]:
         """Pick lane changes: lane-changing vehicles move to an adjacent lane with a longer gap.
 
         Vehicles decide every :data:`TRAFFIC_DECISION_STEPS` steps of their environment, so only
-        the environments deciding this step are computed.
+        the environments deciding this step, with a vehicle ready to change, are computed.
 
         Returns:
             The vehicles' new target lateral offsets and lane-change cooldowns, ``(B, N)`` each.
@@ -385,38 +389,37 @@ class DrivingSim:
         rows = np.flatnonzero(self.elapsed % TRAFFIC_DECISION_STEPS == 0)  # (R,)
         if len(rows) == 0:
             return target_d, cooldown
-        car_s, car_d, car_v = self.car_s[rows], self.car_d[rows], self.car_v[rows]  # (R, N)
-        current_target = target_d[rows]
-        leader_gap = self._car_leader_gap[rows]
+        gap_s, all_d, all_v, leader_gap = self._pairwise
         ready = (
             self.car_changes_lanes[rows]
             & (cooldown[rows] <= 0)
-            & (np.abs(current_target - car_d) < 0.1)
-            & (leader_gap < LANE_CHANGE_BLOCKED_GAP)
-        )
-        if not ready.any():
+            & (np.abs(target_d[rows] - self.car_d[rows]) < 0.1)
+            & (leader_gap[rows] < LANE_CHANGE_BLOCKED_GAP)
+        )  # (R, N)
+        keep = ready.any(axis=1)
+        if not keep.any():
             return target_d, cooldown
-        ego_speed = self.ego_v[rows] * np.cos(self.ego_psi[rows])
-        all_s = np.concatenate([self.ego_s[rows, None], car_s], axis=1)  # (R, N+1)
-        all_d = np.concatenate([self.ego_d[rows, None], car_d], axis=1)
-        all_v = np.concatenate([ego_speed[:, None], car_v], axis=1)
-        gap_s = all_s[:, None, :] - car_s[:, :, None]  # (R, N, N+1)
+        rows, ready = rows[keep], ready[keep]
+        gap_s, all_d, all_v, leader_gap = gap_s[rows], all_d[rows], all_v[rows], leader_gap[rows]
+        car_v, current_target = self.car_v[rows], target_d[rows]  # (R, N)
         new_target, new_cooldown = current_target.copy(), cooldown[rows]
-        row_col = np.arange(len(rows))[:, None]
+        row_col, car_col = np.arange(len(rows))[:, None], self._car_col
         for side in (1.0, -1.0):  # left first, then right
             target = current_target + side * cfg.lane_width
             valid = ready & (np.abs(target) < cfg.half_width)
+            # the car itself sits a lane away from its target lane, so it is never in it
             in_lane = np.abs(all_d[:, None, :] - target[:, :, None]) < SAME_LANE * cfg.lane_width
-            ahead = np.where(in_lane & (gap_s > 0), gap_s, np.inf).min(axis=2) - VEHICLE_LENGTH
-            behind_all = np.where(in_lane & (gap_s <= 0) & ~self._self_mask, -gap_s, np.inf)
+            ahead_all = np.where(in_lane & (gap_s > 0), gap_s, np.inf)  # (R, N, N+1)
+            behind_all = np.where(in_lane & (gap_s <= 0), -gap_s, np.inf)
+            ahead = ahead_all[row_col, car_col, np.argmin(ahead_all, axis=2)] - VEHICLE_LENGTH
             follower = np.argmin(behind_all, axis=2)
-            behind = behind_all.min(axis=2)
+            behind = behind_all[row_col, car_col, follower] - VEHICLE_LENGTH
             closing = np.maximum(all_v[row_col, follower] - car_v, 0.0)
             go = (
                 valid
                 & (ahead > leader_gap + LANE_CHANGE_GAIN)
                 & (ahead > LANE_CHANGE_SAFE_AHEAD)
-                & (behind - VEHICLE_LENGTH > LANE_CHANGE_SAFE_BEHIND + 2.0 * closing)
+                & (behind > LANE_CHANGE_SAFE_BEHIND + 2.0 * closing)
             )
             new_target = np.where(go, target, new_target)
             new_cooldown = np.where(go, LANE_CHANGE_COOLDOWN, new_cooldown)
@@ -426,13 +429,20 @@ class DrivingSim:
         return target_d, cooldown
 
     def _collided(self) -> np.ndarray:
-        """Whether the ego car's footprint overlaps another vehicle's, per environment."""
-        if self.config.vehicles == 0:
-            return np.zeros(self.batch, dtype=bool)
+        """Whether the ego car's footprint overlaps another vehicle's, per environment.
+
+        Footprints are the ranges a car covers along and across the road (exact for the ego
+        car's rectangle at its heading; other cars are nearly aligned with the road).
+        """
+        rel_s = np.abs(self.car_s - self.ego_s[:, None])  # (B, N)
+        if self.config.vehicles == 0 or not (rel_s < VEHICLE_LENGTH + VEHICLE_WIDTH).any():
+            return np.zeros(self.batch, dtype=bool)  # nobody close enough to touch
         ego_ext_s, ego_ext_d = _footprint(self.ego_psi)
-        car_psi = np.arctan2(self.car_target_d - self.car_d, np.maximum(self.car_v, 1.0))
-        car_ext_s, car_ext_d = _footprint(clip(car_psi, -0.3, 0.3))
-        hit = (np.abs(self.car_s - self.ego_s[:, None]) < ego_ext_s[:, None] + car_ext_s) & (
+        # a lane-changing car's heading is its lateral speed over its speed (at most ~0.3 rad)
+        car_psi = np.minimum(np.abs(self._car_d_dot) / np.maximum(self.car_v, 1.0), 0.3)
+        car_ext_s = VEHICLE_LENGTH / 2 + VEHICLE_WIDTH / 2 * car_psi  # (B, N)
+        car_ext_d = VEHICLE_WIDTH / 2 + VEHICLE_LENGTH / 2 * car_psi
+        hit = (rel_s < ego_ext_s[:, None] + car_ext_s) & (
             np.abs(self.car_d - self.ego_d[:, None]) < ego_ext_d[:, None] + car_ext_d
         )
         return hit.any(axis=1)
@@ -465,19 +475,20 @@ class DrivingSim:
                 np.abs(rel_s)[:, None, :],
                 np.inf,
             )  # (B, 6, N)
-            near = (self._row_col, np.argmin(dist, axis=2))  # (B, 6) nearest vehicle per slot
-            present = np.isfinite(dist.min(axis=2))
-            car_d_dot = clip(
-                LATERAL_GAIN * (self.car_target_d - self.car_d),
-                -LATERAL_SPEED_MAX,
-                LATERAL_SPEED_MAX,
-            )
-            others[:, :, 0] = 1.0
-            others[:, :, 1] = rel_s[near] / cfg.sensor_range
-            others[:, :, 2] = (self.car_d[near] - d[:, None]) / w
-            others[:, :, 3] = (self.car_v[near] - (v * np.cos(psi))[:, None]) / 10.0
-            others[:, :, 4] = (car_d_dot[near] - (v * np.sin(psi))[:, None]) / 5.0
-            others *= present[..., None]
+            nearest = np.argmin(dist, axis=2)  # (B, 6): the nearest vehicle of each slot
+            present = np.isfinite(dist[self._row_col, self._slot_col, nearest])
+            relative = np.stack(
+                [
+                    rel_s,
+                    self.car_d - d[:, None],
+                    self.car_v - (v * np.cos(psi))[:, None],
+                    self._car_d_dot - (v * np.sin(psi))[:, None],
+                ],
+                axis=2,
+            )  # (B, N, 4)
+            others[:, :, 0] = present
+            others[:, :, 1:] = relative[self._row_col, nearest] * self._vehicle_scale
+            others[:, :, 1:] *= present[..., None]
         return clip(obs, -OBS_BOUND, OBS_BOUND).astype(np.float32)
 
 
