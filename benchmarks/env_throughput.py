@@ -61,7 +61,7 @@ def main() -> None:
     args = parser.parse_args()
 
     try:
-        import highway_env  # registers highway-fast-v0
+        import highway_env  # noqa: F401  (registers highway-fast-v0)
     except ImportError as err:
         raise SystemExit('highway-env is missing: pip install -e ".[bench]"') from err
     warnings.filterwarnings("ignore")
