@@ -139,14 +139,13 @@ def collect_episodes(
             "Stable-Baselines3 VecEnv is not supported; use gym.make_vec instead)"
         )
     policy_fn = as_policy_fn(policy, deterministic=deterministic)
-    vector = isinstance(env, gym.vector.VectorEnv)
-    space = env.single_action_space if vector else env.action_space
-    perturb = _disturbance(space, disturbance, seed)
     with tqdm(total=n_episodes, unit="episode", disable=not progress) as bar:
-        if vector:
+        if isinstance(env, gym.vector.VectorEnv):
+            perturb = _disturbance(env.single_action_space, disturbance, seed)
             return _collect_vector(
                 env, policy_fn, n_episodes=n_episodes, seed=seed, bar=bar, perturb=perturb
             )
+        perturb = _disturbance(env.action_space, disturbance, seed)
         return _collect_single(
             env, policy_fn, n_episodes=n_episodes, seed=seed, bar=bar, perturb=perturb
         )

@@ -217,3 +217,16 @@ def test_ids_register_with_no_import():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "lhyrl/Driving-v0"
     assert lhyrl.__version__
+
+
+def test_vector_env_renders_one_picture_per_car():
+    venv = gym.make_vec(
+        "lhyrl/Driving-v0",
+        num_envs=2,
+        vectorization_mode="vector_entry_point",
+        render_mode="rgb_array",
+    )
+    venv.reset(seed=0)
+    frames = venv.render()
+    assert len(frames) == 2 and frames[0].shape == (240, 600, 3)
+    assert not np.array_equal(frames[0], frames[1])  # two roads, two pictures

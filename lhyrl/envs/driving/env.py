@@ -107,7 +107,7 @@ class DrivingEnv(gym.Env[np.ndarray, np.ndarray]):
     - v0: initial version.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["human", "rgb_array"], "render_fps": 10}
+    metadata: dict[str, Any] = {"render_modes": ["human", "rgb_array"], "render_fps": 10}  # noqa: RUF012
     action_interface: ClassVar[type[ContinuousControl] | type[MetaActions]] = ContinuousControl
 
     def __init__(self, render_mode: str | None = None, **options: Any) -> None:
@@ -122,7 +122,7 @@ class DrivingEnv(gym.Env[np.ndarray, np.ndarray]):
         self.actions = self.action_interface(self.config, batch=1)
         obs_size = self.config.obs_size + self.actions.extra_obs_size
         self.observation_space = spaces.Box(-OBS_BOUND, OBS_BOUND, (obs_size,), np.float32)
-        self.action_space = self.actions.space
+        self.action_space: spaces.Space[Any] = self.actions.space
         self.metadata = {
             **self.metadata,
             "render_fps": round(1 / (self.config.dt * self.actions.substeps)),

@@ -445,7 +445,7 @@ class DrivingSim:
         hit = (rel_s < ego_ext_s[:, None] + car_ext_s) & (
             np.abs(self.car_d - self.ego_d[:, None]) < ego_ext_d[:, None] + car_ext_d
         )
-        return hit.any(axis=1)
+        return np.asarray(hit.any(axis=1))
 
     # ----------------------------------------------------------------------- observation
     def observe(self) -> np.ndarray:

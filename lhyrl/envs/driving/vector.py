@@ -27,11 +27,11 @@ class DrivingVectorEnv(VectorEnv):
     Args:
         num_envs: Number of cars.
         max_episode_steps: Steps after which an episode is truncated.
-        render_mode: ``"rgb_array"`` renders sub-environment 0, or ``None``.
+        render_mode: ``"rgb_array"`` (``render`` returns one picture per car) or ``None``.
         **options: Fields of :class:`~lhyrl.envs.driving.DrivingConfig`.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {
+    metadata: dict[str, Any] = {  # noqa: RUF012  (Gymnasium's attribute)
         "render_modes": ["rgb_array"],
         "render_fps": 10,
         "autoreset_mode": AutoresetMode.NEXT_STEP,
@@ -136,11 +136,11 @@ class DrivingVectorEnv(VectorEnv):
         info.update({f"_{key}": active for key in list(info)})
         return self._observe(), outcome.reward, terminated, truncated, info
 
-    def render(self) -> np.ndarray | None:
-        """A top-down picture of sub-environment 0 (``rgb_array``)."""
+    def render(self) -> tuple[np.ndarray, ...] | None:
+        """Top-down pictures of every sub-environment (``rgb_array``), as Gymnasium's do."""
         if self.render_mode != "rgb_array" or not self._rngs:
             return None
-        return draw_frame(self.sim, 0)
+        return tuple(draw_frame(self.sim, i) for i in range(self.num_envs))
 
 
 class DrivingDiscreteVectorEnv(DrivingVectorEnv):
