@@ -280,7 +280,9 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``lhyrl`` argument parser."""
-    parser = argparse.ArgumentParser(prog="lhyrl", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="lhyrl", description="Record demonstrations, train and evaluate imitation agents."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     demos = commands.add_parser("demos", help="record expert demonstrations")

@@ -230,3 +230,21 @@ def test_vector_env_renders_one_picture_per_car():
     frames = venv.render()
     assert len(frames) == 2 and frames[0].shape == (240, 600, 3)
     assert not np.array_equal(frames[0], frames[1])  # two roads, two pictures
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_vector_env_returns_what_its_spaces_promise(env_id):
+    n = 4
+    venv = make_vec(env_id, n)
+    obs, info = venv.reset(seed=0)
+    assert venv.observation_space.contains(obs) and obs.dtype == np.float32
+    assert venv.single_observation_space.shape == gym.make(env_id).observation_space.shape
+    venv.action_space.seed(0)
+    for _ in range(40):
+        obs, rewards, terminated, truncated, info = venv.step(venv.action_space.sample())
+        assert venv.observation_space.contains(obs)
+        assert rewards.shape == (n,) and terminated.shape == (n,) and truncated.shape == (n,)
+        assert terminated.dtype == bool and truncated.dtype == bool
+        for key in ("reward_progress", "crashed", "speed"):
+            assert info[key].shape == (n,) and info[f"_{key}"].dtype == bool
+    assert venv.metadata["autoreset_mode"] == gym.vector.AutoresetMode.NEXT_STEP
