@@ -9,6 +9,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from lhyrl.files import atomic_write_text
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -45,8 +47,4 @@ def write_table(
     ]
     if notes:
         lines += ["", notes.strip()]
-    path = RESULTS / f"{name}.md"
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    os.replace(tmp, path)
-    return path
+    return atomic_write_text(RESULTS / f"{name}.md", "\n".join(lines) + "\n")

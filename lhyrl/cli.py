@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,6 +35,7 @@ from lhyrl.data import (
     save_npz,
 )
 from lhyrl.experts import make_expert
+from lhyrl.files import atomic_write_text
 from lhyrl.metrics import EvalResult, evaluate_policy
 
 # --------------------------------------------------------------------------------- helpers
@@ -48,10 +48,7 @@ def make_vec(env_id: str, num_envs: int) -> gym.vector.VectorEnv[Any, Any, Any]:
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write ``data`` as JSON atomically (temp file, then rename)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2)
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data, indent=2))
 
 
 def new_run_dir(config: TrainConfig) -> Path:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
-import tempfile
 import types
 import typing
 from dataclasses import dataclass, field
@@ -18,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from lhyrl.files import atomic_write_text
 
 ALGOS = ("bc", "dagger")
 
@@ -167,7 +168,4 @@ def read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def write_yaml(path: Path, config: TrainConfig) -> None:
     """Write ``config`` to ``path`` atomically (temp file, then rename)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        yaml.safe_dump(config.to_dict(), f, sort_keys=False)
-    os.replace(tmp, path)
+    atomic_write_text(path, yaml.safe_dump(config.to_dict(), sort_keys=False))

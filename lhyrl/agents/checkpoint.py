@@ -1,4 +1,4 @@
-"""File helpers shared by the agents: atomic writes, plain-data spaces, RNG states as tensors.
+"""File helpers shared by the agents: plain-data spaces, RNG states as tensors.
 
 Everything an agent writes to disk goes through this module so that every file holds only
 tensors and Python primitives (loadable with ``torch.load(weights_only=True)``) and is
@@ -8,15 +8,14 @@ replaced atomically: a reader sees either the old file or the new one, never hal
 from __future__ import annotations
 
 import importlib
-import os
-import tempfile
-from collections.abc import Callable, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
+
+from lhyrl.files import atomic_write
 
 __all__ = [
     "atomic_write",
@@ -29,30 +28,6 @@ __all__ = [
 ]
 
 _CLASS_KEY = "__class__"
-
-
-def atomic_write(path: str | os.PathLike[str], write: Callable[[str], None]) -> Path:
-    """Write a file atomically: fill a temporary file in the same folder, then rename it.
-
-    Args:
-        path: The file to create or replace; its folder is created if missing.
-        write: Called with the temporary file's name; must write the whole content there.
-
-    Returns:
-        ``path`` as a :class:`~pathlib.Path`.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
 
 
 # --- spaces ------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from lhyrl.agents.base import ImitationAgent
 from lhyrl.agents.bc import BC
 from lhyrl.agents.checkpoint import atomic_write
 from lhyrl.data import Demonstrations, Episode, PolicyLike, Transitions, as_policy_fn
+from lhyrl.data.types import EpisodeBuffer
 
 __all__ = ["DAgger", "LinearBetaSchedule"]
 
@@ -67,29 +68,6 @@ class LinearBetaSchedule:
 
     def __repr__(self) -> str:
         return f"LinearBetaSchedule(rampdown_rounds={self.rampdown_rounds})"
-
-
-class _Recording:
-    """One episode being recorded: the visited observations and the expert's labels."""
-
-    def __init__(self, first_obs: np.ndarray) -> None:
-        self.obs = [np.array(first_obs, copy=True)]
-        self.labels: list[np.ndarray] = []
-        self.rewards: list[float] = []
-
-    def add(self, label: np.ndarray, reward: float, next_obs: np.ndarray) -> None:
-        self.labels.append(np.array(label, copy=True))
-        self.rewards.append(float(reward))
-        self.obs.append(np.array(next_obs, copy=True))
-
-    def finish(self, *, terminated: bool, truncated: bool) -> Episode:
-        return Episode(
-            obs=np.stack(self.obs),
-            acts=np.stack(self.labels),
-            rewards=np.asarray(self.rewards, dtype=np.float32),
-            terminated=terminated,
-            truncated=truncated,
-        )
 
 
 class DAgger(ImitationAgent):
@@ -294,10 +272,10 @@ class DAgger(ImitationAgent):
         assert act_shape is not None
         obs, _ = env.reset(seed=int(self.np_rng.integers(2**31 - 1)))
         obs = np.asarray(obs) if self._is_vector else np.asarray(obs)[None]  # (n_envs, *obs)
-        recordings: list[_Recording | None] = [None] * n_envs
+        recordings: list[EpisodeBuffer | None] = [None] * n_envs
         started = 0
         for i in range(min(n_envs, n_episodes)):
-            recordings[i] = _Recording(obs[i])
+            recordings[i] = EpisodeBuffer(obs[i])
             started += 1
         # NEXT_STEP: the step after a sub-env's episode ends only resets it; skip that step.
         resetting = np.zeros(n_envs, dtype=bool)
@@ -322,7 +300,7 @@ class DAgger(ImitationAgent):
                     resetting[i] = False
                     if wants_new[i]:
                         wants_new[i] = False
-                        recordings[i] = _Recording(next_obs[i])
+                        recordings[i] = EpisodeBuffer(next_obs[i])
                     continue
                 recording = recordings[i]
                 if recording is None:
@@ -344,10 +322,10 @@ class DAgger(ImitationAgent):
                     if more:
                         reset_obs, _ = env.reset()
                         next_obs = np.asarray(reset_obs)[None]
-                        recordings[i] = _Recording(next_obs[0])
+                        recordings[i] = EpisodeBuffer(next_obs[0])
                 elif self._autoreset == AutoresetMode.SAME_STEP:
                     if more:
-                        recordings[i] = _Recording(next_obs[i])
+                        recordings[i] = EpisodeBuffer(next_obs[i])
                 else:
                     resetting[i] = True
                     wants_new[i] = more

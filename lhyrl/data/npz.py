@@ -6,9 +6,7 @@ The layout is ``obs``, ``acts``, ``next_obs``, ``dones`` (and optionally ``episo
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from lhyrl.data.dataset import (
     _last_step_flags,
 )
 from lhyrl.data.types import Episode
+from lhyrl.files import atomic_write
 
 _NPZ_LAYOUT = (
     "an .npz file needs arrays obs (N, *obs_shape), acts (N, *act_shape), "
@@ -78,17 +77,12 @@ def save_npz(
     }
     if demos.env_id is not None:
         arrays["env_id"] = np.array(demos.env_id)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:
             np.savez(f, **arrays)  # type: ignore[arg-type]
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
+
+    atomic_write(path, write)
     return path
 
 

@@ -19,7 +19,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.policies import BasePolicy
 from tqdm.auto import tqdm
 
-from lhyrl.data.types import Episode
+from lhyrl.data.types import Episode, EpisodeBuffer
 
 PolicyFn: TypeAlias = Callable[[np.ndarray], np.ndarray]
 """A function from a batch of observations ``(B, *obs_shape)`` to actions ``(B, *act_shape)``."""
@@ -182,29 +182,6 @@ def _disturbance(
     raise ValueError(f"disturbance supports Box and Discrete action spaces, not {space}")
 
 
-class _EpisodeBuffer:
-    """The growing lists of one unfinished episode."""
-
-    def __init__(self, first_obs: Any) -> None:
-        self.obs: list[np.ndarray] = [np.array(first_obs, copy=True)]
-        self.acts: list[np.ndarray] = []
-        self.rewards: list[float] = []
-
-    def add(self, act: np.ndarray, reward: float, next_obs: Any) -> None:
-        self.acts.append(act)
-        self.rewards.append(float(reward))
-        self.obs.append(np.array(next_obs, copy=True))
-
-    def finish(self, *, terminated: bool, truncated: bool) -> Episode:
-        return Episode(
-            obs=np.stack(self.obs),
-            acts=np.stack(self.acts),
-            rewards=np.asarray(self.rewards, dtype=np.float32),
-            terminated=terminated,
-            truncated=truncated,
-        )
-
-
 def _checked_actions(actions: Any, action_space: gym.Space, batch_size: int) -> np.ndarray:
     """Cast a policy's output to the action space's dtype and check its shape."""
     actions = np.asarray(actions)
@@ -230,7 +207,7 @@ def _collect_single(
 ) -> list[Episode]:
     episodes: list[Episode] = []
     obs, _ = env.reset(seed=seed)
-    buffer = _EpisodeBuffer(obs)
+    buffer = EpisodeBuffer(obs)
     while len(episodes) < n_episodes:
         labels = _checked_actions(policy_fn(np.asarray(obs)[None]), env.action_space, 1)
         action = labels[0]
@@ -241,7 +218,7 @@ def _collect_single(
             bar.update(1)
             if len(episodes) < n_episodes:
                 obs, _ = env.reset()
-                buffer = _EpisodeBuffer(obs)
+                buffer = EpisodeBuffer(obs)
     return episodes
 
 
@@ -271,7 +248,7 @@ def _collect_vector(
     n_envs = env.num_envs
     episodes: list[Episode] = []
     obs, _ = env.reset(seed=seed)
-    buffers = [_EpisodeBuffer(obs[i]) for i in range(n_envs)]
+    buffers = [EpisodeBuffer(obs[i]) for i in range(n_envs)]
     # NEXT_STEP: a sub-env that finished on the previous step spends this step resetting.
     resetting = np.zeros(n_envs, dtype=bool)
     while len(episodes) < n_episodes:
@@ -281,7 +258,7 @@ def _collect_vector(
         obs, rewards, terminations, truncations, infos = env.step(perturb(actions))
         for i in range(n_envs):
             if resetting[i]:
-                buffers[i] = _EpisodeBuffer(obs[i])
+                buffers[i] = EpisodeBuffer(obs[i])
                 resetting[i] = False
                 continue
             done = bool(terminations[i] or truncations[i])
@@ -300,7 +277,7 @@ def _collect_vector(
                 )
                 bar.update(1)
             if mode == AutoresetMode.SAME_STEP:
-                buffers[i] = _EpisodeBuffer(obs[i])
+                buffers[i] = EpisodeBuffer(obs[i])
             else:
                 resetting[i] = True
     return episodes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -41,6 +42,31 @@ class Episode:
     def episode_return(self) -> float:
         """The undiscounted sum of rewards."""
         return float(np.sum(self.rewards))
+
+
+class EpisodeBuffer:
+    """An episode being recorded, one step at a time; :meth:`finish` makes the Episode."""
+
+    def __init__(self, first_obs: Any) -> None:
+        self.obs: list[np.ndarray] = [np.array(first_obs, copy=True)]
+        self.acts: list[np.ndarray] = []
+        self.rewards: list[float] = []
+
+    def add(self, act: Any, reward: float, next_obs: Any) -> None:
+        """Record one step: the action (or label), its reward and the observation after it."""
+        self.acts.append(np.array(act, copy=True))
+        self.rewards.append(float(reward))
+        self.obs.append(np.array(next_obs, copy=True))
+
+    def finish(self, *, terminated: bool, truncated: bool) -> Episode:
+        """The recorded episode."""
+        return Episode(
+            obs=np.stack(self.obs),
+            acts=np.stack(self.acts),
+            rewards=np.asarray(self.rewards, dtype=np.float32),
+            terminated=terminated,
+            truncated=truncated,
+        )
 
 
 @dataclass(frozen=True)
