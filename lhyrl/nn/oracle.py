@@ -1,0 +1,195 @@
+"""The oracle LSTM of SeqGAN's synthetic experiment: load, save, or make a random one.
+
+An oracle is a :class:`~lhyrl.nn.recurrent.SequenceGenerator` with one LSTM layer. Its file is
+an ``.npz`` of float32 arrays in PyTorch ``nn.LSTM`` layout (gates i, f, g, o), with V tokens,
+embeddings of size E and a state of size H:
+
+==========================  ==========  ==========================================
+key                         shape       meaning
+==========================  ==========  ==========================================
+``embedding.weight``        (V, E)      token embeddings
+``lstm.weight_ih_l0``       (4H, E)     input-to-hidden, gates stacked
+``lstm.weight_hh_l0``       (4H, H)     hidden-to-hidden
+``lstm.bias_ih_l0``         (4H,)       bias
+``lstm.bias_hh_l0``         (4H,)       second bias (zeros in the paper's oracle)
+``out.weight``              (V, H)      output projection
+``out.bias``                (V,)        output bias
+==========================  ==========  ==========================================
+
+The paper's oracle (V = 5000, E = H = 32) is ``/work/shared/benchmarks/seqgan_oracle.npz``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lhyrl.nn.recurrent import RecurrentConfig, SequenceGenerator
+
+ORACLE_KEYS = (
+    "embedding.weight",
+    "lstm.weight_ih_l0",
+    "lstm.weight_hh_l0",
+    "lstm.bias_ih_l0",
+    "lstm.bias_hh_l0",
+    "out.weight",
+    "out.bias",
+)
+"""The arrays of an oracle file, in the order :func:`random_oracle` draws them."""
+
+
+def _module_key(file_key: str) -> str:
+    """Name of a file array in the generator's ``state_dict`` (its LSTM is called ``rnn``)."""
+    return "rnn." + file_key[len("lstm.") :] if file_key.startswith("lstm.") else file_key
+
+
+def _expected_shapes(vocab_size: int, embedding_dim: int, hidden_dim: int) -> dict[str, tuple]:
+    gates = 4 * hidden_dim
+    return {
+        "embedding.weight": (vocab_size, embedding_dim),
+        "lstm.weight_ih_l0": (gates, embedding_dim),
+        "lstm.weight_hh_l0": (gates, hidden_dim),
+        "lstm.bias_ih_l0": (gates,),
+        "lstm.bias_hh_l0": (gates,),
+        "out.weight": (vocab_size, hidden_dim),
+        "out.bias": (vocab_size,),
+    }
+
+
+def _oracle_config(vocab_size: int, embedding_dim: int, hidden_dim: int) -> RecurrentConfig:
+    return RecurrentConfig(
+        vocab_size=vocab_size, embedding_dim=embedding_dim, hidden_dim=hidden_dim, cell="lstm"
+    )
+
+
+def _generator_from_arrays(arrays: dict[str, np.ndarray], source: str) -> SequenceGenerator:
+    """Check an oracle's arrays against the layout and build the generator."""
+
+    def require(key: str, what: str, ndim: int) -> np.ndarray:
+        if key not in arrays:
+            raise ValueError(f"{source}: missing key {key!r} (expected shape {what})")
+        if arrays[key].ndim != ndim:
+            raise ValueError(
+                f"{source}: key {key!r} has shape {arrays[key].shape}, expected {what}"
+            )
+        return arrays[key]
+
+    vocab_size, embedding_dim = require("embedding.weight", "(V, E)", 2).shape
+    gates, hidden_dim = require("lstm.weight_hh_l0", "(4 * H, H)", 2).shape
+    if gates != 4 * hidden_dim:
+        raise ValueError(
+            f"{source}: key 'lstm.weight_hh_l0' has shape {(gates, hidden_dim)}, "
+            f"expected (4 * H, H) = {(4 * hidden_dim, hidden_dim)}"
+        )
+    expected = _expected_shapes(vocab_size, embedding_dim, hidden_dim)
+    for key, shape in expected.items():
+        if key not in arrays:
+            raise ValueError(f"{source}: missing key {key!r} (expected shape {shape})")
+        if arrays[key].shape != shape:
+            raise ValueError(
+                f"{source}: key {key!r} has shape {arrays[key].shape}, expected {shape}"
+            )
+        if not np.issubdtype(arrays[key].dtype, np.floating):
+            raise ValueError(f"{source}: key {key!r} has dtype {arrays[key].dtype}, expected float")
+    unexpected = sorted(set(arrays) - set(expected))
+    if unexpected:
+        raise ValueError(
+            f"{source}: unexpected key(s) {unexpected}; an oracle is one LSTM layer with keys "
+            f"{list(ORACLE_KEYS)}"
+        )
+    model = SequenceGenerator(_oracle_config(vocab_size, embedding_dim, hidden_dim))
+    state = {
+        _module_key(k): torch.from_numpy(np.asarray(a, dtype=np.float32)) for k, a in arrays.items()
+    }
+    model.load_state_dict(state)
+    return model.eval()
+
+
+def load_oracle(path: str | os.PathLike[str]) -> SequenceGenerator:
+    """Read an oracle LSTM from an ``.npz`` file in the layout of this module's docstring.
+
+    Args:
+        path: The ``.npz`` file. Nothing is unpickled.
+
+    Returns:
+        The oracle, a one-layer LSTM :class:`SequenceGenerator` in eval mode.
+
+    Raises:
+        ValueError: If a key is missing or unexpected, or an array has the wrong shape or a
+            non-float dtype; the message names the key and the expected shape.
+    """
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {key: data[key] for key in data.files}
+    return _generator_from_arrays(arrays, str(path))
+
+
+def random_oracle(
+    vocab_size: int = 5000, embedding_dim: int = 32, hidden_dim: int = 32, *, seed: int
+) -> SequenceGenerator:
+    """Make a random oracle LSTM the way the SeqGAN paper made its own.
+
+    The paper initialises its oracle's parameters from N(0, 1); the file of the paper's
+    oracle agrees (every array has mean ≈ 0 and standard deviation ≈ 1), except
+    ``lstm.bias_hh_l0``, which is zero because TensorFlow's LSTM has one bias. So every array
+    is drawn from N(0, 1), in the order of :data:`ORACLE_KEYS`, and ``lstm.bias_hh_l0`` is zero.
+
+    Args:
+        vocab_size: Number of tokens V.
+        embedding_dim: Embedding size E.
+        hidden_dim: LSTM state size H.
+        seed: Seeds the only source of randomness.
+
+    Returns:
+        The oracle, in eval mode.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    arrays = {}
+    for key, shape in _expected_shapes(vocab_size, embedding_dim, hidden_dim).items():
+        if key == "lstm.bias_hh_l0":
+            arrays[key] = np.zeros(shape, dtype=np.float32)
+        else:
+            arrays[key] = torch.randn(shape, generator=generator).numpy()
+    return _generator_from_arrays(arrays, "random_oracle")
+
+
+def save_oracle(path: str | os.PathLike[str], model: SequenceGenerator) -> Path:
+    """Write a one-layer LSTM generator as an oracle ``.npz`` file, atomically.
+
+    The arrays go to a temporary file in the same folder, which is then renamed into place.
+
+    Args:
+        path: The file to create or replace.
+        model: A one-layer LSTM :class:`SequenceGenerator`.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        ValueError: If ``model`` is not a one-layer LSTM.
+    """
+    config = model.config
+    if config.cell != "lstm" or config.num_layers != 1:
+        raise ValueError(
+            f"an oracle file holds a one-layer LSTM; got cell={config.cell!r}, "
+            f"num_layers={config.num_layers}"
+        )
+    state = model.state_dict()
+    arrays = {key: state[_module_key(key)].detach().cpu().float().numpy() for key in ORACLE_KEYS}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return path
