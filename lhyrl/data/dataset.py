@@ -262,7 +262,7 @@ def save_demonstrations(
         FileExistsError: If ``path`` exists and ``overwrite`` is false.
         ValueError: If ``path`` ends in ``.npz`` (use :func:`save_npz`).
     """
-    path = Path(path)
+    path = Path(path).absolute()  # Minari mangles relative dataset roots
     if path.suffix == ".npz":
         raise ValueError(f"{path} ends in .npz; use save_npz to write an .npz file")
     _check_path_free(path, overwrite=overwrite)
@@ -332,7 +332,7 @@ def load_demonstrations(path: str | os.PathLike[str]) -> Demonstrations:
         DatasetError: If a file is missing, unreadable, corrupted or malformed; the message
             names the file.
     """
-    path = Path(path)
+    path = Path(path).absolute()
     if path.suffix == ".npz":
         from lhyrl.data.npz import load_npz  # npz builds on this module
 

@@ -280,3 +280,11 @@ def test_metadata_with_an_invalid_space_raises_dataset_error_naming_it(tmp_path,
     metadata_file.write_text(json.dumps(metadata))
     with pytest.raises(DatasetError, match=r"metadata\.json holds no valid 'action_space'"):
         load_demonstrations(path)
+
+
+def test_round_trip_through_a_relative_path(tmp_path, cartpole_demos, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    save_demonstrations("runs/demos/cartpole", cartpole_demos)
+    loaded = load_demonstrations("runs/demos/cartpole")
+    assert loaded.n_episodes == cartpole_demos.n_episodes
+    assert not list((tmp_path / "runs" / "demos").glob(".*"))  # no temporary leftovers
