@@ -7,6 +7,7 @@ Every agent takes spaces (and, where it acts, an env), never a particular env cl
 from lhyrl.agents.base import CHECKPOINT_FILE, FORMAT_VERSION, ImitationAgent
 from lhyrl.agents.bc import BC
 from lhyrl.agents.dagger import ConstantBeta, DAgger, LinearBetaSchedule
+from lhyrl.agents.maxent_irl import MaxEntIRL
 
 __all__ = [
     "BC",
@@ -16,4 +17,5 @@ __all__ = [
     "DAgger",
     "ImitationAgent",
     "LinearBetaSchedule",
+    "MaxEntIRL",
 ]

@@ -21,6 +21,11 @@ def register_envs() -> None:
             vector_entry_point="lhyrl.envs.driving:DrivingDiscreteVectorEnv",
             max_episode_steps=DRIVING_DISCRETE_STEPS,
         ),
+        dict(
+            id="lhyrl/GridWorld-v0",
+            entry_point="lhyrl.envs.gridworld:GridWorldEnv",
+            max_episode_steps=50,  # lhyrl.envs.gridworld.DEFAULT_HORIZON
+        ),
     ]
     for spec in specs:
         if spec["id"] not in registry:
@@ -29,4 +34,6 @@ def register_envs() -> None:
 
 register_envs()
 
-ENV_IDS = ("lhyrl/Driving-v0", "lhyrl/DrivingDiscrete-v0")
+ENV_IDS = tuple(env_id for env_id in registry if env_id.startswith("lhyrl/"))
+"""Every registered lhyrl id (tests run the env checks over all of them)."""
+DRIVING_IDS = ("lhyrl/Driving-v0", "lhyrl/DrivingDiscrete-v0")

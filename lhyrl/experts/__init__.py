@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
 
 from lhyrl.data import PolicyLike
 from lhyrl.experts.driving import DrivingExpert
+from lhyrl.experts.gridworld import GridWorldExpert
 
-EXPERTS = {
+EXPERTS: dict[str, Callable[[Any], PolicyLike]] = {
     "lhyrl/Driving-v0": DrivingExpert,
     "lhyrl/DrivingDiscrete-v0": DrivingExpert,
+    "lhyrl/GridWorld-v0": GridWorldExpert,
 }
 """Env id -> expert class; each class is built from the env (single or vector) it acts in."""
 
@@ -31,4 +34,4 @@ def make_expert(env: gym.Env[Any, Any] | gym.vector.VectorEnv[Any, Any, Any]) ->
     return EXPERTS[env_id](env)
 
 
-__all__ = ["EXPERTS", "DrivingExpert", "make_expert"]
+__all__ = ["EXPERTS", "DrivingExpert", "GridWorldExpert", "make_expert"]

@@ -158,3 +158,15 @@ def test_an_interrupted_run_resumes_from_its_last_checkpoint(demos, tmp_path):
     result = json.loads((run_dir / "eval.json").read_text())
     assert result["expert_episodes"] == 1 + 6  # every round ran exactly once in all
     assert np.isfinite(result["mean_return"])
+
+
+def test_the_main_job_runs_from_any_folder_and_prints_the_table(tmp_path):
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "demo.py")],
+        capture_output=True, text=True, cwd=tmp_path, env=ENV, timeout=600,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    for row in ("expert (scripted)", "random policy", "BC", "DAgger"):
+        assert row in out.stdout
+    assert len(list((tmp_path / "runs").glob("lhyrl-Driving-v0__*__0__*/eval.json"))) == 2
+    assert (tmp_path / "runs" / "demos" / "driving-expert-20-seed0" / "data").is_dir()

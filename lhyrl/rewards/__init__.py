@@ -1,0 +1,43 @@
+"""Rewards: tabular planners and evaluation for inverse RL, and learned reward models.
+
+:mod:`lhyrl.rewards.tabular` holds what both experts and agents need on a tabular MDP (value
+and policy iteration, soft value and soft policy iteration, policy evaluation, expected state
+visitation frequencies, the expected value difference) and the reward models over state
+features that MaxEnt IRL learns.
+"""
+
+from lhyrl.rewards.tabular import (
+    FEATURE_REWARD_KINDS,
+    LinearFeatureReward,
+    MLPFeatureReward,
+    check_transition_matrix,
+    expected_value_difference,
+    greedy_policy,
+    make_feature_reward,
+    optimal_policy,
+    policy_evaluation,
+    policy_iteration,
+    policy_value,
+    soft_policy_iteration,
+    soft_value_iteration,
+    state_visitation_frequencies,
+    value_iteration,
+)
+
+__all__ = [
+    "FEATURE_REWARD_KINDS",
+    "LinearFeatureReward",
+    "MLPFeatureReward",
+    "check_transition_matrix",
+    "expected_value_difference",
+    "greedy_policy",
+    "make_feature_reward",
+    "optimal_policy",
+    "policy_evaluation",
+    "policy_iteration",
+    "policy_value",
+    "soft_policy_iteration",
+    "soft_value_iteration",
+    "state_visitation_frequencies",
+    "value_iteration",
+]
