@@ -212,6 +212,7 @@ class DrivingSim:
         # observation scales of a vehicle's relative s, d, along-road and lateral speed
         self._vehicle_scale = 1.0 / np.array([config.sensor_range, config.lane_width, 10.0, 5.0])
         self._car_d_dot = np.zeros((batch, n))  # lateral speed of traffic in the last step
+        self._all_s, self._all_d, self._all_v = (np.zeros((batch, n + 1)) for _ in range(3))
         # Traffic starts in slots SLOT_SPACING apart; slot id = lane * n_offsets + offset index.
         # _free_slots[l] lists the slots open when the ego car starts in lane l.
         self._slot_offsets = np.arange(SLOTS_SPAN[0], SLOTS_SPAN[1] + 1e-9, SLOT_SPACING)
@@ -346,9 +347,10 @@ class DrivingSim:
 
     def _all_vehicles(self, ego_s_dot: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Positions and along-road speeds of the ego car (column 0) and traffic, ``(B, N+1)``."""
-        s = np.concatenate([self.ego_s[:, None], self.car_s], axis=1)
-        d = np.concatenate([self.ego_d[:, None], self.car_d], axis=1)
-        v = np.concatenate([ego_s_dot[:, None], self.car_v], axis=1)
+        s, d, v = self._all_s, self._all_d, self._all_v  # reused buffers
+        s[:, 0], s[:, 1:] = self.ego_s, self.car_s
+        d[:, 0], d[:, 1:] = self.ego_d, self.car_d
+        v[:, 0], v[:, 1:] = ego_s_dot, self.car_v
         return s, d, v
 
     def _traffic_accel(self, ego_s_dot: np.ndarray) -> np.ndarray:
@@ -386,9 +388,10 @@ class DrivingSim:
         """
         cfg = self.config
         target_d, cooldown = self.car_target_d, self.car_cooldown
-        rows = np.flatnonzero(self.elapsed % TRAFFIC_DECISION_STEPS == 0)  # (R,)
-        if len(rows) == 0:
+        deciding = self.elapsed % TRAFFIC_DECISION_STEPS == 0  # (B,)
+        if not deciding.any():
             return target_d, cooldown
+        rows = deciding.nonzero()[0]  # (R,)
         gap_s, all_d, all_v, leader_gap = self._pairwise
         ready = (
             self.car_changes_lanes[rows]
@@ -453,7 +456,8 @@ class DrivingSim:
         cfg = self.config
         w = cfg.lane_width
         v, psi, d = self.ego_v, self.ego_psi, self.ego_d
-        lane_offset = d - cfg.lane_center(cfg.lane_of(d))
+        ego_lane = cfg.lane_of(d)  # (B,)
+        lane_offset = d - cfg.lane_center(ego_lane)
         kappa_ahead = self.roads.curvature_at(
             self.rows[:, None], self.ego_s[:, None] + LOOKAHEAD[None, :]
         )  # (B, 4)
@@ -467,7 +471,8 @@ class DrivingSim:
         if cfg.vehicles:
             others = obs[:, EGO_FEATURES:].reshape(self.batch, VEHICLE_SLOTS, VEHICLE_FEATURES)
             rel_s = self.car_s - self.ego_s[:, None]  # (B, N)
-            lane = cfg.lane_of(self.car_d) - cfg.lane_of(d)[:, None]  # relative lane, (B, N)
+            # relative lane of each vehicle; traffic stays between the outer lane centres
+            lane = np.rint(self.car_d / w + (cfg.lanes - 1) / 2.0) - ego_lane[:, None]  # (B, N)
             slot = 2 * (lane + 1) + (rel_s <= 0)
             seen = (np.abs(lane) <= 1) & (np.abs(rel_s) < cfg.sensor_range)
             dist = np.where(
