@@ -8,7 +8,7 @@ DRIVING_DISCRETE_STEPS = 60  # 30 s at 2 decisions per second
 
 def register_envs() -> None:
     """Register every lhyrl environment id (once; importing :mod:`lhyrl` calls this)."""
-    specs = [
+    specs: list[dict[str, object]] = [
         dict(
             id="lhyrl/Driving-v0",
             entry_point="lhyrl.envs.driving:DrivingEnv",
@@ -25,6 +25,16 @@ def register_envs() -> None:
             id="lhyrl/GridWorld-v0",
             entry_point="lhyrl.envs.gridworld:GridWorldEnv",
             max_episode_steps=50,  # lhyrl.envs.gridworld.DEFAULT_HORIZON
+        ),
+        dict(
+            id="lhyrl/SeqGen-v0",
+            entry_point="lhyrl.envs.seqgen:SeqGenEnv",
+            vector_entry_point="lhyrl.envs.seqgen:SeqGenVectorEnv",
+        ),
+        dict(
+            id="lhyrl/TextGen-v0",
+            entry_point="lhyrl.envs.textgen:TextGenEnv",
+            vector_entry_point="lhyrl.envs.textgen:TextGenVectorEnv",
         ),
     ]
     for spec in specs:
