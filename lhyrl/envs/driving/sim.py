@@ -213,6 +213,7 @@ class DrivingSim:
         self._vehicle_scale = 1.0 / np.array([config.sensor_range, config.lane_width, 10.0, 5.0])
         self._car_d_dot = np.zeros((batch, n))  # lateral speed of traffic in the last step
         self._all_s, self._all_d, self._all_v = (np.zeros((batch, n + 1)) for _ in range(3))
+        self._half_width = config.half_width
         # Traffic starts in slots SLOT_SPACING apart; slot id = lane * n_offsets + offset index.
         # _free_slots[l] lists the slots open when the ego car starts in lane l.
         self._slot_offsets = np.arange(SLOTS_SPAN[0], SLOTS_SPAN[1] + 1e-9, SLOT_SPACING)
@@ -284,7 +285,7 @@ class DrivingSim:
         cfg, dt = self.config, self.config.dt
         steer = clip(steer, -1.0, 1.0)
         throttle = clip(throttle, -1.0, 1.0)
-        accel = np.where(throttle >= 0, throttle * cfg.accel_max, throttle * cfg.brake_max)
+        accel = throttle * np.where(throttle >= 0, cfg.accel_max, cfg.brake_max)
 
         # Ego: kinematic bicycle model in Frenet coordinates.  # (B,)
         beta = np.arctan(REAR_AXLE / WHEELBASE * np.tan(steer * cfg.steer_max))
@@ -303,7 +304,9 @@ class DrivingSim:
         new = {
             "ego_s": self.ego_s + s_dot * dt,
             "ego_d": self.ego_d + d_dot * dt,
-            "ego_psi": np.arctan2(np.sin(psi + psi_dot * dt), np.cos(psi + psi_dot * dt)),
+            # no wrapping needed: with steer_max small the car leaves the road long before it
+            # could turn around, so the relative heading stays well inside (-pi/2, pi/2)
+            "ego_psi": psi + psi_dot * dt,
             "ego_v": clip(v + accel * dt, 0.0, cfg.max_speed),
             "car_s": self.car_s + self.car_v * dt,
             "car_d": self.car_d + car_d_dot * dt,
@@ -314,18 +317,18 @@ class DrivingSim:
         }
         new["elapsed"] = self.elapsed + 1
         if active is None:
-            progress = new["ego_s"] - self.ego_s
+            progress = s_dot * dt
             for name, value in new.items():
                 setattr(self, name, value)
         else:
-            progress = np.where(active, new["ego_s"] - self.ego_s, 0.0)
+            progress = np.where(active, s_dot * dt, 0.0)
             for name, value in new.items():
                 current = getattr(self, name)
                 mask = active if current.ndim == 1 else active[:, None]
                 setattr(self, name, np.where(mask, value, current))
 
         crashed = self._collided()
-        left_road = np.abs(self.ego_d) > cfg.half_width
+        left_road = np.abs(self.ego_d) > self._half_width
         finished = self.ego_s >= cfg.road_length - FINISH_MARGIN
         control = -cfg.control_cost * (steer**2 + throttle**2)
         if active is not None:  # a paused environment neither ends nor earns anything
