@@ -212,7 +212,11 @@ class DrivingSim:
         # observation scales of a vehicle's relative s, d, along-road and lateral speed
         self._vehicle_scale = 1.0 / np.array([config.sensor_range, config.lane_width, 10.0, 5.0])
         self._car_d_dot = np.zeros((batch, n))  # lateral speed of traffic in the last step
-        self._all_s, self._all_d, self._all_v = (np.zeros((batch, n + 1)) for _ in range(3))
+        self._all_s, self._all_d, self._all_v = (np.zeros((batch, n + 2)) for _ in range(3))
+        self._all_s[:, -1] = self._all_d[:, -1] = np.inf  # the "no vehicle" sentinel
+        self._leader = np.full((batch, n), n + 1)  # each car's leader (column of _all_*)
+        self._pairwise: tuple[np.ndarray, np.ndarray] | None = None
+        self._car_leader_gap = np.full((batch, n), np.inf)
         self._half_width = config.half_width
         # Traffic starts in slots SLOT_SPACING apart; slot id = lane * n_offsets + offset index.
         # _free_slots[l] lists the slots open when the ego car starts in lane l.
@@ -349,23 +353,41 @@ class DrivingSim:
         )
 
     def _all_vehicles(self, ego_s_dot: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Positions and along-road speeds of the ego car (column 0) and traffic, ``(B, N+1)``."""
+        """Positions and along-road speeds of all vehicles, ``(B, N+2)``.
+
+        Column 0 is the ego car, 1..N the traffic, and N+1 a sentinel "no vehicle" infinitely
+        far ahead (and beside), the leader of a car with nobody in front.
+        """
         s, d, v = self._all_s, self._all_d, self._all_v  # reused buffers
-        s[:, 0], s[:, 1:] = self.ego_s, self.car_s
-        d[:, 0], d[:, 1:] = self.ego_d, self.car_d
-        v[:, 0], v[:, 1:] = ego_s_dot, self.car_v
+        s[:, 0], s[:, 1:-1] = self.ego_s, self.car_s
+        d[:, 0], d[:, 1:-1] = self.ego_d, self.car_d
+        v[:, 0], v[:, 1:-1] = ego_s_dot, self.car_v
         return s, d, v
 
-    def _traffic_accel(self, ego_s_dot: np.ndarray) -> np.ndarray:
-        """IDM acceleration of every other vehicle towards its leader (ego included)."""
-        all_s, all_d, all_v = self._all_vehicles(ego_s_dot)  # (B, N+1)
-        gap_s = all_s[:, None, :] - self.car_s[:, :, None]  # (B, N, N+1), j ahead of i if > 0
-        lateral = np.abs(all_d[:, None, :] - self.car_d[:, :, None])  # (B, N, N+1)
+    def _find_leaders(self, rows: np.ndarray, all_s: np.ndarray, all_d: np.ndarray) -> None:
+        """Each car's leader: the nearest vehicle ahead that overlaps its lane (rows ``rows``)."""
+        gap_s = all_s[rows, None, :] - self.car_s[rows, :, None]  # (R, N, N+2)
+        lateral = np.abs(all_d[rows, None, :] - self.car_d[rows, :, None])
         # a car is never its own leader: its gap to itself is 0, not > 0
         ahead = (lateral < SAME_LANE * self.config.lane_width) & (gap_s > 0)
         gaps = np.where(ahead, gap_s, np.inf)
-        leader = np.argmin(gaps, axis=2)  # (B, N)
-        gap = gaps[self._row_col, self._car_col, leader] - VEHICLE_LENGTH  # (B, N)
+        gaps[:, :, -1] = np.finfo(np.float64).max  # the sentinel: chosen when nobody is ahead
+        self._leader[rows] = np.argmin(gaps, axis=2)
+        self._pairwise = (rows, gap_s)  # reused by the lane-change decisions
+
+    def _traffic_accel(self, ego_s_dot: np.ndarray) -> np.ndarray:
+        """IDM acceleration of every other vehicle towards its leader (ego included).
+
+        Drivers look for their leader every :data:`TRAFFIC_DECISION_STEPS` steps (a reaction
+        time) and follow the same vehicle in between; the gap to it is updated every step.
+        """
+        all_s, all_d, all_v = self._all_vehicles(ego_s_dot)  # (B, N+2)
+        deciding = self.elapsed % TRAFFIC_DECISION_STEPS == 0  # (B,)
+        self._pairwise = None
+        if deciding.any():
+            self._find_leaders(deciding.nonzero()[0], all_s, all_d)
+        leader = self._leader  # (B, N)
+        gap = all_s[self._row_col, leader] - self.car_s - VEHICLE_LENGTH  # inf: nobody ahead
         leader_v = all_v[self._row_col, leader]
         v = self.car_v
         desired_gap = (
@@ -373,11 +395,9 @@ class DrivingSim:
             + v * IDM_TIME_HEADWAY
             + v * (v - leader_v) / (2.0 * np.sqrt(IDM_ACCEL * IDM_COMFORT_BRAKE))
         )
-        interaction = np.where(
-            np.isfinite(gap), (np.maximum(desired_gap, 0.0) / np.maximum(gap, 0.1)) ** 2, 0.0
-        )
+        interaction = (np.maximum(desired_gap, 0.0) / np.maximum(gap, 0.1)) ** 2  # 0 if gap inf
         accel = IDM_ACCEL * (1.0 - (v / self.car_desired_v) ** 4 - interaction)
-        self._pairwise = (gap_s, all_d, all_v, gap)  # reused by the lane-change decisions
+        self._car_leader_gap = gap
         return clip(accel, -IDM_MAX_BRAKE, IDM_ACCEL)
 
     def _traffic_lane_changes(self) -> tuple[np.ndarray, np.ndarray]:
@@ -391,11 +411,10 @@ class DrivingSim:
         """
         cfg = self.config
         target_d, cooldown = self.car_target_d, self.car_cooldown
-        deciding = self.elapsed % TRAFFIC_DECISION_STEPS == 0  # (B,)
-        if not deciding.any():
+        if self._pairwise is None:  # nobody decides this step
             return target_d, cooldown
-        rows = deciding.nonzero()[0]  # (R,)
-        gap_s, all_d, all_v, leader_gap = self._pairwise
+        rows, gap_s = self._pairwise  # (R,), (R, N, N+2)
+        all_d, all_v, leader_gap = self._all_d, self._all_v, self._car_leader_gap
         ready = (
             self.car_changes_lanes[rows]
             & (cooldown[rows] <= 0)
@@ -405,8 +424,8 @@ class DrivingSim:
         keep = ready.any(axis=1)
         if not keep.any():
             return target_d, cooldown
-        rows, ready = rows[keep], ready[keep]
-        gap_s, all_d, all_v, leader_gap = gap_s[rows], all_d[rows], all_v[rows], leader_gap[rows]
+        rows, ready, gap_s = rows[keep], ready[keep], gap_s[keep]
+        all_d, all_v, leader_gap = all_d[rows], all_v[rows], leader_gap[rows]
         car_v, current_target = self.car_v[rows], target_d[rows]  # (R, N)
         new_target, new_cooldown = current_target.copy(), cooldown[rows]
         row_col, car_col = np.arange(len(rows))[:, None], self._car_col
