@@ -34,8 +34,9 @@ class DrivingEnv(gym.Env[np.ndarray, np.ndarray]):
 
     Drive a car along a procedurally generated curved road with several lanes and slower
     traffic, some of which changes lanes. The car follows a kinematic bicycle model; the other
-    vehicles follow the Intelligent Driver Model (looking for their leader every 0.5 s). The seed passed to `reset` fixes the road and
-    the traffic. A scripted expert, `lhyrl.experts.DrivingExpert`, drives it well.
+    vehicles follow the Intelligent Driver Model, looking for their leader every 0.5 s. The
+    seed passed to `reset` fixes the road and the traffic. A scripted expert,
+    `lhyrl.experts.DrivingExpert`, drives it well.
 
     ## Action Space
 
