@@ -22,12 +22,12 @@ The paper's oracle (V = 5000, E = H = 32) is ``/work/shared/benchmarks/seqgan_or
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from lhyrl.files import atomic_write
 from lhyrl.nn.recurrent import RecurrentConfig, SequenceGenerator
 
 ORACLE_KEYS = (
@@ -179,17 +179,9 @@ def save_oracle(path: str | os.PathLike[str], model: SequenceGenerator) -> Path:
         )
     state = model.state_dict()
     arrays = {key: state[_module_key(key)].detach().cpu().float().numpy() for key in ORACLE_KEYS}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:
             np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
+
+    return atomic_write(path, write)

@@ -101,6 +101,16 @@ def _check_gamma(gamma: float) -> float:
     return float(gamma)
 
 
+def _checked_mdp(
+    transition_matrix: np.ndarray, reward: np.ndarray, gamma: float
+) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+    """Validate an MDP's arrays; also return the transitions flattened to ``(S * A, S)``."""
+    p = check_transition_matrix(transition_matrix)
+    n_states, n_actions, _ = p.shape
+    r = _check_vector("reward", reward, n_states)
+    return p, r, _check_gamma(gamma), p.reshape(n_states * n_actions, n_states)
+
+
 def _policy_matrix(policy: np.ndarray, n_states: int, n_actions: int) -> np.ndarray:
     """A policy as ``(S, A)`` action probabilities."""
     pi = np.asarray(policy)
@@ -157,11 +167,8 @@ def value_iteration(
         ValueError: For malformed inputs.
         RuntimeError: If it has not converged after ``max_iterations`` sweeps.
     """
-    p = check_transition_matrix(transition_matrix)
+    p, r, gamma, flat = _checked_mdp(transition_matrix, reward, gamma)
     n_states, n_actions, _ = p.shape
-    r = _check_vector("reward", reward, n_states)
-    gamma = _check_gamma(gamma)
-    flat = p.reshape(n_states * n_actions, n_states)
     expected_reward = flat @ r  # (S * A,)
     values = np.zeros(n_states)
     for _ in range(max_iterations):
@@ -199,11 +206,8 @@ def policy_iteration(
         ValueError: For malformed inputs.
         RuntimeError: If the policy still changes after ``max_iterations`` steps.
     """
-    p = check_transition_matrix(transition_matrix)
+    p, r, gamma, flat = _checked_mdp(transition_matrix, reward, gamma)
     n_states, n_actions, _ = p.shape
-    r = _check_vector("reward", reward, n_states)
-    gamma = _check_gamma(gamma)
-    flat = p.reshape(n_states * n_actions, n_states)
     expected_reward = (flat @ r).reshape(n_states, n_actions)
     policy = np.argmax(expected_reward, axis=1)
     states = np.arange(n_states)
@@ -284,11 +288,8 @@ def soft_value_iteration(
         ValueError: For malformed inputs.
         RuntimeError: If it has not converged after ``max_iterations`` sweeps.
     """
-    p = check_transition_matrix(transition_matrix)
+    p, r, gamma, flat = _checked_mdp(transition_matrix, reward, gamma)
     n_states, n_actions, _ = p.shape
-    r = _check_vector("reward", reward, n_states)
-    gamma = _check_gamma(gamma)
-    flat = p.reshape(n_states * n_actions, n_states)
     expected_reward = flat @ r
     values = (
         np.zeros(n_states)
@@ -341,11 +342,8 @@ def soft_policy_iteration(
         ValueError: For malformed inputs.
         RuntimeError: If it has not converged after ``max_iterations`` steps.
     """
-    p = check_transition_matrix(transition_matrix)
+    p, r, gamma, flat = _checked_mdp(transition_matrix, reward, gamma)
     n_states, n_actions, _ = p.shape
-    r = _check_vector("reward", reward, n_states)
-    gamma = _check_gamma(gamma)
-    flat = p.reshape(n_states * n_actions, n_states)
     expected_reward = (flat @ r).reshape(n_states, n_actions)
     if initial_policy is None:
         log_pi = np.full((n_states, n_actions), -np.log(n_actions))
