@@ -20,10 +20,12 @@ from typing import Any
 import gymnasium as gym
 import torch
 import yaml
+from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat, configure
 
 import lhyrl  # noqa: F401  (registers the env ids)
-from lhyrl.agents import BC, ConstantBeta, DAgger, LinearBetaSchedule
+from lhyrl.agents import AIRL, BC, GAIL, ConstantBeta, DAgger, LinearBetaSchedule
+from lhyrl.agents.adversarial import CHECKPOINT_FILE as ADVERSARIAL_CHECKPOINT
 from lhyrl.config import ConfigError, TrainConfig, field_docs, field_types, make_config, read_yaml
 from lhyrl.config import write_yaml as write_config
 from lhyrl.data import (
@@ -167,7 +169,7 @@ def train_run(
     bc = BC(
         observation_space=spaces[0],
         action_space=spaces[1],
-        demonstrations=demos if config.algo == "bc" else None,
+        demonstrations=demos if config.algo == "bc" or config.warm_start else None,
         batch_size=config.batch_size,
         ent_weight=config.ent_weight,
         l2_weight=config.l2_weight,
@@ -191,6 +193,24 @@ def train_run(
         )
         expert_episodes = demos.n_episodes if demos else 0
         expert_labels = demos.n_steps if demos else 0
+        env_steps = 0
+    elif config.algo in ("gail", "airl"):
+        assert demos is not None  # the config refuses gail/airl without demos
+        trainer = make_adversarial(config, demos, bc=bc, logger=logger)
+        if resume is not None and (checkpoints / ADVERSARIAL_CHECKPOINT).exists():
+            trainer.resume(checkpoints)
+        trainer.train(
+            config.total_timesteps,
+            checkpoint_dir=checkpoints,
+            checkpoint_every=config.checkpoint_every,
+        )
+        trainer.save_reward_net(run_dir / "reward_net.pt")
+        # The generator's policy is an ActorCriticPolicy: a BC agent file holds it, so that
+        # `lhyrl eval` and BC.load read every run's model.pt the same way.
+        bc.policy.load_state_dict(trainer.policy.state_dict())
+        agent = bc
+        expert_episodes, expert_labels = demos.n_episodes, demos.n_steps
+        env_steps = trainer.gen_algo.num_timesteps
     else:
         env = make_vec(config.env, config.episodes_per_round)
         beta = (
@@ -218,6 +238,7 @@ def train_run(
             checkpoint_every=config.checkpoint_every,
         )
         expert_episodes, expert_labels = dagger.expert_episodes, dagger.expert_labels
+        env_steps = expert_labels - (demos.n_steps if demos else 0)  # the learner's own steps
     train_seconds = time.perf_counter() - start
     agent.save(run_dir / "model.pt")
     result = evaluate_run(run_dir, agent=bc)
@@ -232,9 +253,51 @@ def train_run(
             "expert_labels": expert_labels,
             "train_seconds": train_seconds,
             "updates": bc.num_updates,
+            "env_steps": env_steps,
         },
     )
     return run_dir
+
+
+def make_adversarial(
+    config: TrainConfig, demos: Demonstrations, *, bc: BC, logger: Logger
+) -> GAIL | AIRL:
+    """The GAIL or AIRL trainer ``config`` describes, its PPO generator shaped like ``bc``.
+
+    With ``config.warm_start``, ``bc`` is first trained on ``demos`` for ``config.epochs``
+    epochs and its weights start the generator.
+    """
+    venv = make_vec_env(config.env, n_envs=config.n_envs, seed=config.seed)
+    if config.warm_start:
+        bc.train(n_epochs=config.epochs)
+    gen_kwargs = {
+        "n_steps": config.gen_n_steps,
+        "batch_size": config.gen_batch_size,
+        "learning_rate": config.gen_learning_rate,
+        "ent_coef": config.gen_ent_coef,
+        "gamma": config.gen_gamma,
+        "policy_kwargs": {"net_arch": list(config.net_arch)},
+        "device": config.device,
+    }
+    common: dict[str, Any] = {
+        "demonstrations": demos,
+        "venv": venv,
+        "gen_kwargs": gen_kwargs,
+        "warm_start": bc if config.warm_start else None,
+        "demo_batch_size": config.disc_batch_size,
+        "n_disc_updates_per_round": config.disc_updates_per_round,
+        "disc_lr": config.disc_lr,
+        "disc_loss": config.disc_loss,
+        "grad_penalty": config.grad_penalty,
+        "label_smoothing": config.label_smoothing,
+        "input_noise": config.input_noise,
+        "spectral_norm": config.spectral_norm,
+        "seed": config.seed,
+        "logger": logger,
+    }
+    if config.algo == "airl":
+        return AIRL(state_only=config.state_only, **common)
+    return GAIL(**common)
 
 
 def evaluate_run(
@@ -271,6 +334,10 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
         flag = "--" + name.replace("_", "-")
         if hint is list[int]:
             parser.add_argument(flag, type=int, nargs="+", default=None, help=docs.get(name))
+        elif hint is bool:
+            parser.add_argument(
+                flag, action=argparse.BooleanOptionalAction, default=None, help=docs.get(name)
+            )
         else:
             parser.add_argument(flag, type=hint, default=None, help=docs.get(name))
 

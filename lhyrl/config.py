@@ -20,7 +20,8 @@ import yaml
 
 from lhyrl.files import atomic_write_text
 
-ALGOS = ("bc", "dagger")
+ALGOS = ("bc", "dagger", "gail", "airl")
+DISC_LOSSES = ("bce", "lsgan", "wgan")
 
 
 class ConfigError(ValueError):
@@ -32,7 +33,7 @@ class TrainConfig:
     """Everything a training run needs. Each field is also a command-line flag."""
 
     algo: str = "bc"
-    """Agent to train: ``bc`` or ``dagger``."""
+    """Agent to train: ``bc``, ``dagger``, ``gail`` or ``airl``."""
     env: str = "lhyrl/Driving-v0"
     """Gymnasium id of the environment."""
     demos: str | None = None
@@ -70,7 +71,41 @@ class TrainConfig:
     eval_seed: int = 10_000
     """Seed of the final evaluation's first env."""
     checkpoint_every: int = 1
-    """Epochs (BC) or rounds (DAgger) between checkpoints."""
+    """Epochs (BC) or rounds (DAgger, GAIL, AIRL) between checkpoints."""
+    total_timesteps: int = 200_000
+    """GAIL/AIRL: env steps of generator RL in all."""
+    n_envs: int = 8
+    """GAIL/AIRL: parallel envs of the generator."""
+    gen_n_steps: int = 256
+    """GAIL/AIRL: PPO steps per env per round (a round is gen_n_steps * n_envs env steps)."""
+    gen_batch_size: int = 64
+    """GAIL/AIRL: PPO minibatch size."""
+    gen_learning_rate: float = 3e-4
+    """GAIL/AIRL: PPO learning rate."""
+    gen_ent_coef: float = 0.0
+    """GAIL/AIRL: PPO entropy bonus."""
+    gen_gamma: float = 0.99
+    """GAIL/AIRL: PPO discount (and AIRL's shaping discount)."""
+    disc_loss: str = "bce"
+    """GAIL/AIRL: discriminator loss, ``bce``, ``lsgan`` or ``wgan``."""
+    disc_lr: float = 3e-4
+    """GAIL/AIRL: discriminator learning rate."""
+    disc_updates_per_round: int = 4
+    """GAIL/AIRL: discriminator steps per round."""
+    disc_batch_size: int = 256
+    """GAIL/AIRL: expert (and as many generated) transitions per discriminator step."""
+    grad_penalty: float = 0.0
+    """GAIL/AIRL: gradient penalty weight (10 with disc_loss wgan is WGAN-GP)."""
+    label_smoothing: float = 0.0
+    """GAIL/AIRL: expert label 1 - label_smoothing (bce only)."""
+    input_noise: float = 0.0
+    """GAIL/AIRL: std of discriminator input noise, decaying linearly to 0."""
+    spectral_norm: bool = False
+    """GAIL/AIRL: spectral normalisation in the discriminator."""
+    state_only: bool = False
+    """AIRL: the recovered reward g reads the state only."""
+    warm_start: bool = False
+    """GAIL/AIRL: start the generator from BC trained on the demonstrations (epochs)."""
 
     def __post_init__(self) -> None:
         if self.algo not in ALGOS:
@@ -83,8 +118,15 @@ class TrainConfig:
             raise ConfigError(f"beta must be in [0, 1], got {self.beta}")
         if self.learning_rate <= 0:
             raise ConfigError(f"learning_rate must be positive, got {self.learning_rate}")
-        if self.algo == "bc" and self.demos is None:
-            raise ConfigError("bc needs demonstrations: set demos (a dataset directory or .npz)")
+        if self.algo in ("bc", "gail", "airl") and self.demos is None:
+            raise ConfigError(
+                f"{self.algo} needs demonstrations: set demos (a dataset directory or .npz)"
+            )
+        if self.disc_loss not in DISC_LOSSES:
+            raise ConfigError(f"disc_loss must be one of {DISC_LOSSES}, got {self.disc_loss!r}")
+        for name in ("total_timesteps", "n_envs", "gen_n_steps", "gen_batch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as plain data."""

@@ -1,12 +1,15 @@
-"""Imitation agents: behavior cloning and DAgger over Stable-Baselines3 policies.
+"""Imitation and inverse-RL agents: BC, DAgger, GAIL, AIRL, MaxEnt IRL, sequence trainers.
 
 Every agent takes spaces (and, where it acts, an env), never a particular env class; see
 :class:`ImitationAgent` for what they share (seeding, logging, evaluation, save/load, resume).
 """
 
+from lhyrl.agents.adversarial import DISC_LOSSES, AdversarialTrainer, ExpertTransitions
+from lhyrl.agents.airl import AIRL
 from lhyrl.agents.base import CHECKPOINT_FILE, FORMAT_VERSION, ImitationAgent
 from lhyrl.agents.bc import BC
 from lhyrl.agents.dagger import ConstantBeta, DAgger, LinearBetaSchedule
+from lhyrl.agents.gail import GAIL
 from lhyrl.agents.maxent_irl import MaxEntIRL
 from lhyrl.agents.seqgan import (
     PGBLEU,
@@ -19,14 +22,19 @@ from lhyrl.agents.seqgan import (
 from lhyrl.agents.sequence_base import MLE, SamplingSchedule, ScheduledSampling, SequenceTrainer
 
 __all__ = [
+    "AIRL",
     "BC",
     "CHECKPOINT_FILE",
+    "DISC_LOSSES",
     "FORMAT_VERSION",
+    "GAIL",
     "MLE",
     "PGBLEU",
+    "AdversarialTrainer",
     "BLEUReward",
     "ConstantBeta",
     "DAgger",
+    "ExpertTransitions",
     "ImitationAgent",
     "LinearBetaSchedule",
     "MaxEntIRL",

@@ -4,6 +4,7 @@ from gymnasium.envs.registration import register, registry
 
 DRIVING_STEPS = 300  # 30 s at 10 steps per second
 DRIVING_DISCRETE_STEPS = 60  # 30 s at 2 decisions per second
+MUJOCO_CAR_STEPS = 500  # 25 s at 20 steps per second
 
 
 def register_envs() -> None:
@@ -20,6 +21,11 @@ def register_envs() -> None:
             entry_point="lhyrl.envs.driving:DrivingDiscreteEnv",
             vector_entry_point="lhyrl.envs.driving:DrivingDiscreteVectorEnv",
             max_episode_steps=DRIVING_DISCRETE_STEPS,
+        ),
+        dict(
+            id="lhyrl/MujocoCar-v0",
+            entry_point="lhyrl.envs.mujoco_car:MujocoCarEnv",
+            max_episode_steps=MUJOCO_CAR_STEPS,
         ),
         dict(
             id="lhyrl/GridWorld-v0",

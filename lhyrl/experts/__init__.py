@@ -10,11 +10,15 @@ import gymnasium as gym
 from lhyrl.data import PolicyLike
 from lhyrl.experts.driving import DrivingExpert
 from lhyrl.experts.gridworld import GridWorldExpert
+from lhyrl.experts.mujoco import MUJOCO_EXPERT_IDS, ExpertInfo, MujocoExpert, expert_info
+from lhyrl.experts.mujoco_car import MujocoCarExpert
 
 EXPERTS: dict[str, Callable[[Any], PolicyLike]] = {
     "lhyrl/Driving-v0": DrivingExpert,
     "lhyrl/DrivingDiscrete-v0": DrivingExpert,
     "lhyrl/GridWorld-v0": GridWorldExpert,
+    "lhyrl/MujocoCar-v0": MujocoCarExpert,
+    **{env_id: MujocoExpert for env_id in MUJOCO_EXPERT_IDS},
 }
 """Env id -> expert class; each class is built from the env (single or vector) it acts in."""
 
@@ -34,4 +38,14 @@ def make_expert(env: gym.Env[Any, Any] | gym.vector.VectorEnv[Any, Any, Any]) ->
     return EXPERTS[env_id](env)
 
 
-__all__ = ["EXPERTS", "DrivingExpert", "GridWorldExpert", "make_expert"]
+__all__ = [
+    "EXPERTS",
+    "MUJOCO_EXPERT_IDS",
+    "DrivingExpert",
+    "ExpertInfo",
+    "GridWorldExpert",
+    "MujocoCarExpert",
+    "MujocoExpert",
+    "expert_info",
+    "make_expert",
+]

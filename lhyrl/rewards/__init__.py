@@ -3,9 +3,20 @@
 :mod:`lhyrl.rewards.tabular` holds what both experts and agents need on a tabular MDP (value
 and policy iteration, soft value and soft policy iteration, policy evaluation, expected state
 visitation frequencies, the expected value difference) and the reward models over state
-features that MaxEnt IRL learns.
+features that MaxEnt IRL learns. :mod:`lhyrl.rewards.learned` holds the reward networks over
+transitions that GAIL and AIRL learn, and wrappers that train a fresh agent on one.
 """
 
+from lhyrl.rewards.learned import (
+    BasicRewardNet,
+    LearnedRewardWrapper,
+    RewardNet,
+    RewardNetError,
+    RewardVecEnvWrapper,
+    ShapedRewardNet,
+    load_reward_net,
+    save_reward_net,
+)
 from lhyrl.rewards.tabular import (
     FEATURE_REWARD_KINDS,
     LinearFeatureReward,
@@ -26,16 +37,24 @@ from lhyrl.rewards.tabular import (
 
 __all__ = [
     "FEATURE_REWARD_KINDS",
+    "BasicRewardNet",
+    "LearnedRewardWrapper",
     "LinearFeatureReward",
     "MLPFeatureReward",
+    "RewardNet",
+    "RewardNetError",
+    "RewardVecEnvWrapper",
+    "ShapedRewardNet",
     "check_transition_matrix",
     "expected_value_difference",
     "greedy_policy",
+    "load_reward_net",
     "make_feature_reward",
     "optimal_policy",
     "policy_evaluation",
     "policy_iteration",
     "policy_value",
+    "save_reward_net",
     "soft_policy_iteration",
     "soft_value_iteration",
     "state_visitation_frequencies",

@@ -91,7 +91,9 @@ def test_yaml_config_with_command_line_overrides(demos, tmp_path):
     [
         ("epoch: 3\n", "unknown config key(s) ['epoch']; valid keys are"),
         ("epochs: three\n", "config key 'epochs' must be int"),
-        ("algo: gail\n", "algo must be one of"),
+        ("algo: sqil\n", "algo must be one of"),
+        ("algo: gail\ntotal_timesteps: 0\n", "total_timesteps must be at least 1"),
+        ("disc_loss: hinge\n", "disc_loss must be one of"),
         ("- 1\n- 2\n", "must hold a mapping"),
     ],
 )
@@ -170,3 +172,24 @@ def test_the_main_job_runs_from_any_folder_and_prints_the_table(tmp_path):
         assert row in out.stdout
     assert len(list((tmp_path / "runs").glob("lhyrl-Driving-v0__*__0__*/eval.json"))) == 2
     assert (tmp_path / "runs" / "demos" / "driving-expert-20-seed0" / "data").is_dir()
+
+
+def test_train_gail_and_airl_write_a_full_run_dir(tmp_path):
+    demos = tmp_path / "car.npz"
+    lhyrl("demos", "--env", "lhyrl/MujocoCar-v0", "--episodes", "1", "--out", str(demos))
+    for algo in ("gail", "airl"):
+        flags = ["--total-timesteps", "256", "--n-envs", "2", "--gen-n-steps", "64"]
+        flags += ["--eval-episodes", "2", "--runs-dir", str(tmp_path / "runs")]
+        if algo == "airl":
+            flags += ["--state-only", "--warm-start", "--epochs", "1"]
+        lhyrl("train", "--algo", algo, "--env", "lhyrl/MujocoCar-v0", "--demos", str(demos), *flags)
+        run = only_run_dir(tmp_path / "runs", algo)
+        for name in ("model.pt", "reward_net.pt", "config.yaml", "eval.json"):
+            assert (run / name).is_file(), name
+        assert (run / "checkpoints" / "adversarial_checkpoint.pt").is_file()
+        result = json.loads((run / "eval.json").read_text())
+        assert result["env_steps"] == 256 and result["expert_episodes"] == 1
+        assert any(p.name.startswith("events.out.tfevents") for p in run.iterdir())
+        assert "train/disc_acc_expert" in (run / "progress.csv").read_text().splitlines()[0]
+    airl_config = (only_run_dir(tmp_path / "runs", "airl") / "config.yaml").read_text()
+    assert "state_only: true" in airl_config

@@ -1,0 +1,558 @@
+"""The adversarial imitation loop shared by GAIL and AIRL.
+
+Seen from the side, inverse RL is a GAN: the discriminator (a :class:`~lhyrl.rewards.RewardNet`)
+learns to tell expert transitions from the generator's, and the generator, an SB3 algorithm,
+does RL on a reward computed from the discriminator. :class:`AdversarialTrainer` owns that
+loop; :class:`~lhyrl.agents.GAIL` and :class:`~lhyrl.agents.AIRL` define only the
+discriminator's logit and the generator's reward.
+
+One round of :meth:`AdversarialTrainer.train`:
+
+1. the generator collects ``gen_train_timesteps`` env steps through a
+   :class:`~lhyrl.rewards.RewardVecEnvWrapper` (reward = the current learned reward, the true
+   reward kept in ``info``) and takes its RL update (``gen_algo.learn``);
+2. the discriminator takes ``n_disc_updates_per_round`` gradient steps, each on
+   ``demo_batch_size`` expert transitions against as many of the round's generated ones.
+
+Remedies for a discriminator that wins too fast are constructor arguments: the loss
+(``"bce"``, ``"lsgan"``, ``"wgan"``), a gradient penalty, label smoothing and input noise that
+decays linearly to zero over the run; spectral normalisation is an option of the reward
+network (``GAIL(spectral_norm=True)``).
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+from collections.abc import Callable, Mapping
+from functools import partial
+from pathlib import Path
+from typing import Any, Literal
+
+import gymnasium as gym
+import numpy as np
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.logger import Logger
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.utils import set_random_seed
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
+from torch import Tensor
+
+from lhyrl.agents.base import ImitationAgent, null_logger
+from lhyrl.agents.checkpoint import atomic_write, numpy_rng_from_tensor, numpy_rng_to_tensor
+from lhyrl.data import Demonstrations, Transitions
+from lhyrl.metrics import EvalResult, evaluate_policy
+from lhyrl.nn.gan import (
+    bce_discriminator_loss,
+    gradient_penalty,
+    lsgan_discriminator_loss,
+    wgan_discriminator_loss,
+)
+from lhyrl.rewards.learned import RewardNet, RewardVecEnvWrapper, save_reward_net
+
+__all__ = ["DISC_LOSSES", "AdversarialTrainer", "ExpertTransitions"]
+
+DiscLoss = Literal["bce", "lsgan", "wgan"]
+DISC_LOSSES: tuple[str, ...] = ("bce", "lsgan", "wgan")
+"""Discriminator losses of :mod:`lhyrl.nn.gan` the trainers accept."""
+
+CHECKPOINT_FILE = "adversarial_checkpoint.pt"
+
+
+class ExpertTransitions:
+    """Expert transitions as arrays: ``obs``, ``acts``, ``next_obs`` and ``terminal``.
+
+    ``terminal`` is true only where an episode ended in a terminal state (not on time-limit
+    truncation), which AIRL's shaping term needs.
+
+    Args:
+        demonstrations: Episodes (``terminated`` decides ``terminal``) or flat transitions
+            (their ``dones`` are taken as terminal).
+    """
+
+    def __init__(self, demonstrations: Demonstrations | Transitions) -> None:
+        if isinstance(demonstrations, Demonstrations):
+            flat = demonstrations.transitions()
+            terminal = np.concatenate(
+                [
+                    np.arange(len(ep)) == len(ep) - 1 if ep.terminated else np.zeros(len(ep), bool)
+                    for ep in demonstrations.episodes
+                ]
+            )
+            self.observation_space: gym.Space[Any] | None = demonstrations.observation_space
+            self.action_space: gym.Space[Any] | None = demonstrations.action_space
+        elif isinstance(demonstrations, Transitions):
+            flat, terminal = demonstrations, np.asarray(demonstrations.dones, dtype=bool)
+            self.observation_space = self.action_space = None
+        else:
+            raise TypeError(
+                "demonstrations must be lhyrl.data.Demonstrations or Transitions; got "
+                f"{type(demonstrations).__name__}"
+            )
+        if len(flat) == 0:
+            raise ValueError("the demonstrations hold no transitions")
+        self.obs, self.acts, self.next_obs = flat.obs, flat.acts, flat.next_obs
+        self.terminal = terminal.astype(bool)
+
+    def __len__(self) -> int:
+        return len(self.obs)
+
+
+class _GeneratedBuffer:
+    """A ring buffer of the generator's most recent transitions."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.parts: list[tuple[np.ndarray, ...]] = []
+        self.size = 0
+
+    def add(
+        self, obs: np.ndarray, acts: np.ndarray, next_obs: np.ndarray, term: np.ndarray
+    ) -> None:
+        self.parts.append((obs.copy(), acts.copy(), next_obs.copy(), term.copy()))
+        self.size += len(obs)
+        while self.size - len(self.parts[0][0]) >= self.capacity:
+            self.size -= len(self.parts.pop(0)[0])
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        return tuple(
+            np.concatenate(column)[-self.capacity :] for column in zip(*self.parts, strict=True)
+        )
+
+
+class AdversarialTrainer(abc.ABC):
+    """Base of GAIL and AIRL: alternates generator RL with discriminator updates.
+
+    Args:
+        demonstrations: Expert episodes or transitions, in the env's spaces.
+        venv: The env the generator acts in: an SB3 ``VecEnv`` (e.g. from ``make_vec_env``)
+            or a single Gymnasium env (wrapped in a ``Monitor`` and a ``DummyVecEnv``).
+        reward_net: The discriminator's reward network, or a function that builds it (called
+            after seeding, so that its initial weights follow ``seed``).
+        gen_algo: An SB3 algorithm built on ``venv`` (any algorithm; AIRL needs a policy with
+            action log-probabilities). ``None`` builds a PPO with ``gen_kwargs``.
+        gen_kwargs: Keyword arguments of that PPO (``n_steps``, ``batch_size``, ...).
+        gen_train_timesteps: Env steps of generator RL per round; ``None`` takes PPO's
+            ``n_steps * n_envs`` (one rollout per round), or 2048 for other algorithms.
+        warm_start: A trained BC agent or ``ActorCriticPolicy`` whose weights start the
+            generator's policy (``gen_algo`` must be None or have the same architecture).
+        demo_batch_size: Expert transitions per discriminator step (as many generated ones).
+        n_disc_updates_per_round: Discriminator steps per round.
+        disc_lr: Adam learning rate of the discriminator.
+        disc_loss: ``"bce"`` (the standard GAN loss), ``"lsgan"`` or ``"wgan"``.
+        grad_penalty: Weight of a gradient penalty on inputs interpolated between expert and
+            generated transitions (10 with ``"wgan"`` makes WGAN-GP); 0 disables it.
+        label_smoothing: Expert labels become ``1 - label_smoothing`` (``"bce"`` only).
+        input_noise: Std of Gaussian noise added to the discriminator's inputs, decaying
+            linearly to 0 over each ``train`` call; 0 disables it.
+        gen_replay_rounds: The discriminator draws generated transitions from this many of
+            the latest rounds.
+        seed: Seeds torch, numpy, the generator and the env.
+        device: Torch device of the discriminator (the generator keeps its own).
+        logger: An SB3 logger shared by the generator and the discriminator; ``None`` records
+            nothing. Keys: ``train/disc_*``, ``rollout/learned_reward_mean``,
+            ``rollout/true_return`` (plus the generator's own ``train/*``, ``rollout/*``).
+    """
+
+    def __init__(
+        self,
+        *,
+        demonstrations: Demonstrations | Transitions,
+        venv: VecEnv | gym.Env[Any, Any],
+        reward_net: RewardNet | Callable[[], RewardNet],
+        gen_algo: BaseAlgorithm | None = None,
+        gen_kwargs: Mapping[str, Any] | None = None,
+        gen_train_timesteps: int | None = None,
+        warm_start: ImitationAgent | ActorCriticPolicy | None = None,
+        demo_batch_size: int = 256,
+        n_disc_updates_per_round: int = 4,
+        disc_lr: float = 3e-4,
+        disc_loss: DiscLoss = "bce",
+        grad_penalty: float = 0.0,
+        label_smoothing: float = 0.0,
+        input_noise: float = 0.0,
+        gen_replay_rounds: int = 1,
+        seed: int = 0,
+        device: str | torch.device = "cpu",
+        logger: Logger | None = None,
+    ) -> None:
+        if disc_loss not in DISC_LOSSES:
+            raise ValueError(f"disc_loss must be one of {DISC_LOSSES}; got {disc_loss!r}")
+        if not 0.0 <= label_smoothing < 0.5:
+            raise ValueError(f"label_smoothing must lie in [0, 0.5); got {label_smoothing}")
+        for name, value in (("grad_penalty", grad_penalty), ("input_noise", input_noise)):
+            if value < 0:
+                raise ValueError(f"{name} must be >= 0; got {value}")
+        if demo_batch_size < 1 or n_disc_updates_per_round < 0 or gen_replay_rounds < 1:
+            raise ValueError(
+                "demo_batch_size and gen_replay_rounds must be >= 1 and "
+                "n_disc_updates_per_round >= 0"
+            )
+        self.seed = int(seed)
+        set_random_seed(self.seed)
+        self.np_rng = np.random.default_rng(self.seed)
+        self.torch_rng = torch.Generator().manual_seed(self.seed)
+        self.logger = logger if logger is not None else null_logger()
+        self.device = torch.device(device)
+
+        if not isinstance(reward_net, RewardNet):
+            reward_net = reward_net()
+        self.expert = ExpertTransitions(demonstrations)
+        self.venv = venv if isinstance(venv, VecEnv) else DummyVecEnv([lambda: Monitor(venv)])
+        self.venv.seed(self.seed)
+        self._check_demonstrations(demonstrations)
+        if (
+            reward_net.observation_space != self.venv.observation_space
+            or reward_net.action_space != self.venv.action_space
+        ):
+            raise ValueError(
+                f"the reward network reads {reward_net.observation_space} and "
+                f"{reward_net.action_space}; the env has {self.venv.observation_space} and "
+                f"{self.venv.action_space}"
+            )
+        self.reward_net = reward_net.to(self.device)
+        self.disc_optimizer = torch.optim.Adam(self.reward_net.parameters(), lr=disc_lr)
+        self.demo_batch_size = int(demo_batch_size)
+        self.n_disc_updates_per_round = int(n_disc_updates_per_round)
+        self.disc_loss = disc_loss
+        self.grad_penalty = float(grad_penalty)
+        self.label_smoothing = float(label_smoothing)
+        self.input_noise = float(input_noise)
+
+        self.wrapped_venv = RewardVecEnvWrapper(
+            self.venv, self._generator_reward, on_transitions=self._record_generated
+        )
+        if gen_algo is None:
+            kwargs = {"seed": self.seed, "device": "cpu", "verbose": 0, **(gen_kwargs or {})}
+            if warm_start is not None and "policy_kwargs" not in kwargs:
+                kwargs["policy_kwargs"] = _policy_kwargs_of(warm_start)
+            gen_algo = PPO("MlpPolicy", self.wrapped_venv, **kwargs)
+        elif gen_kwargs is not None:
+            raise ValueError("pass either gen_algo or gen_kwargs, not both")
+        else:
+            gen_algo.set_env(self.wrapped_venv)
+        self.gen_algo = gen_algo
+        self.gen_algo.set_logger(self.logger)
+        if warm_start is not None:
+            _copy_policy_weights(warm_start, self.gen_algo)
+        if gen_train_timesteps is None:
+            n_steps = getattr(gen_algo, "n_steps", None)
+            gen_train_timesteps = n_steps * self.venv.num_envs if n_steps else 2048
+        self.gen_train_timesteps = int(gen_train_timesteps)
+        self._generated = _GeneratedBuffer(self.gen_train_timesteps * gen_replay_rounds)
+        self.round = 0
+        """Rounds completed so far (restored by :meth:`resume`)."""
+        self._learned_rewards: list[float] = []
+
+    # --- what GAIL and AIRL define ---------------------------------------------------------
+
+    @abc.abstractmethod
+    def logits_from_features(
+        self, features: Tensor, terminal: Tensor, obs: np.ndarray, acts: np.ndarray
+    ) -> Tensor:
+        """Discriminator logits ``(B,)`` (high = expert) from the reward net's features."""
+
+    @abc.abstractmethod
+    def reward_from_logits(self, logits: Tensor) -> Tensor:
+        """The generator's reward ``(B,)`` from the discriminator's logits."""
+
+    # --- the loop ----------------------------------------------------------------------------
+
+    @property
+    def policy(self) -> Any:
+        """The generator's SB3 policy."""
+        return self.gen_algo.policy
+
+    def predict(self, obs: np.ndarray, *, deterministic: bool = True) -> np.ndarray:
+        """The generator's actions for a batch of observations."""
+        actions, _ = self.gen_algo.predict(obs, deterministic=deterministic)
+        return np.asarray(actions)
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        """Deterministic actions: the trainer is a ``PolicyLike``."""
+        return self.predict(obs, deterministic=True)
+
+    def train(
+        self,
+        total_timesteps: int,
+        *,
+        checkpoint_dir: str | os.PathLike[str] | None = None,
+        checkpoint_every: int = 10,
+        eval_env: gym.Env[Any, Any] | gym.vector.VectorEnv[Any, Any, Any] | None = None,
+        eval_every: int = 0,
+        eval_episodes: int = 10,
+        random_return: float | None = None,
+        expert_return: float | None = None,
+    ) -> None:
+        """Run rounds until the generator has taken ``total_timesteps`` env steps in all.
+
+        After :meth:`resume`, the same call does the remaining rounds only.
+
+        Args:
+            total_timesteps: Generator env steps of the whole run.
+            checkpoint_dir: Where to write checkpoints (every ``checkpoint_every`` rounds and
+                at the end); ``None`` writes none.
+            checkpoint_every: Rounds between checkpoints.
+            eval_env: Env for periodic evaluations of the true return (``eval/*``).
+            eval_every: Rounds between evaluations; 0 disables them.
+            eval_episodes: Episodes per evaluation.
+            random_return: A random policy's return, for ``eval/normalized_return``.
+            expert_return: The expert's return, for ``eval/normalized_return``.
+        """
+        n_rounds = max(1, -(-int(total_timesteps) // self.gen_train_timesteps))
+        start_round = self.round
+        while self.round < n_rounds:
+            fraction_done = (self.round - start_round) / max(n_rounds - start_round, 1)
+            self.train_generator()
+            self.train_discriminator(noise_scale=1.0 - fraction_done)
+            self.round += 1
+            self.logger.record("time/round", self.round)
+            if eval_env is not None and eval_every and self.round % eval_every == 0:
+                self.evaluate(
+                    eval_env,
+                    n_episodes=eval_episodes,
+                    random_return=random_return,
+                    expert_return=expert_return,
+                )
+            self.logger.dump(step=self.gen_algo.num_timesteps)
+            if checkpoint_dir is not None and (
+                self.round % checkpoint_every == 0 or self.round == n_rounds
+            ):
+                self.save_checkpoint(checkpoint_dir)
+
+    def train_generator(self) -> None:
+        """Collect ``gen_train_timesteps`` steps on the learned reward and update the policy."""
+        self._learned_rewards = []
+        self.gen_algo.learn(
+            total_timesteps=self.gen_train_timesteps,
+            reset_num_timesteps=False,
+            progress_bar=False,
+        )
+        if self._learned_rewards:
+            self.logger.record("rollout/learned_reward_mean", float(np.mean(self._learned_rewards)))
+        if self.gen_algo.ep_info_buffer:
+            true_return = np.mean([info["r"] for info in self.gen_algo.ep_info_buffer])
+            self.logger.record("rollout/true_return", float(true_return))
+
+    def train_discriminator(self, *, noise_scale: float = 1.0) -> dict[str, float]:
+        """Take ``n_disc_updates_per_round`` discriminator steps; returns the last step's stats.
+
+        Args:
+            noise_scale: Multiplies ``input_noise`` (the loop passes the fraction of the run
+                still to go, so the noise decays linearly to 0).
+        """
+        if self._generated.size == 0:
+            raise RuntimeError("the generator has produced no transitions yet; train it first")
+        gen = self._generated.arrays()
+        stats: dict[str, float] = {}
+        self.reward_net.train()
+        for _ in range(self.n_disc_updates_per_round):
+            expert_idx = self.np_rng.integers(len(self.expert), size=self.demo_batch_size)
+            gen_idx = self.np_rng.integers(len(gen[0]), size=self.demo_batch_size)
+            real = self._batch(
+                self.expert.obs[expert_idx],
+                self.expert.acts[expert_idx],
+                self.expert.next_obs[expert_idx],
+                self.expert.terminal[expert_idx],
+            )
+            fake = self._batch(*(column[gen_idx] for column in gen))
+            noise = self.input_noise * noise_scale
+            if noise > 0:
+                real["features"] = real["features"] + noise * self._randn(real["features"])
+                fake["features"] = fake["features"] + noise * self._randn(fake["features"])
+            real_logits = self._logits(real)  # (B,)
+            fake_logits = self._logits(fake)  # (B,)
+            if self.disc_loss == "bce":
+                loss = bce_discriminator_loss(real_logits, fake_logits, self.label_smoothing)
+            elif self.disc_loss == "lsgan":
+                loss = lsgan_discriminator_loss(real_logits, fake_logits)
+            else:
+                loss = wgan_discriminator_loss(real_logits, fake_logits)
+            penalty = torch.zeros(())
+            if self.grad_penalty > 0:
+                penalty = gradient_penalty(
+                    partial(self.reward_net.forward_features, terminal=real["terminal"]),
+                    real["features"],
+                    fake["features"],
+                    generator=self.torch_rng,
+                )
+                loss = loss + self.grad_penalty * penalty
+            self.disc_optimizer.zero_grad()
+            loss.backward()
+            self.disc_optimizer.step()
+            threshold = 0.5 if self.disc_loss == "lsgan" else 0.0
+            stats = {
+                "disc_loss": float(loss.detach()),
+                "disc_acc_expert": float((real_logits > threshold).float().mean()),
+                "disc_acc_gen": float((fake_logits <= threshold).float().mean()),
+                "disc_logit_expert": float(real_logits.mean()),
+                "disc_logit_gen": float(fake_logits.mean()),
+                "disc_grad_penalty": float(penalty),
+                "disc_input_noise": noise,
+            }
+        for key, value in stats.items():
+            self.logger.record(f"train/{key}", value)
+        return stats
+
+    def evaluate(
+        self,
+        env: gym.Env[Any, Any] | gym.vector.VectorEnv[Any, Any, Any],
+        *,
+        n_episodes: int = 10,
+        seed: int = 10_000,
+        random_return: float | None = None,
+        expert_return: float | None = None,
+    ) -> EvalResult:
+        """The generator's true return on ``env`` (deterministic actions); logs ``eval/*``."""
+        result = evaluate_policy(
+            env,
+            self.gen_algo,
+            n_episodes=n_episodes,
+            seed=seed,
+            random_return=random_return,
+            expert_return=expert_return,
+        )
+        self.logger.record("eval/return", result.mean_return)
+        self.logger.record("eval/return_std", result.std_return)
+        if result.normalized_return is not None:
+            self.logger.record("eval/normalized_return", result.normalized_return)
+        return result
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _check_demonstrations(self, demonstrations: Demonstrations | Transitions) -> None:
+        if isinstance(demonstrations, Demonstrations):
+            demonstrations.check_compatible((self.venv.observation_space, self.venv.action_space))
+            return
+        obs_shape = self.venv.observation_space.shape
+        if obs_shape is not None and self.expert.obs.shape[1:] != obs_shape:
+            raise ValueError(
+                f"the expert transitions have observations of shape {self.expert.obs.shape[1:]}"
+                f"; the env's observation space {self.venv.observation_space} has {obs_shape}"
+            )
+
+    def _randn(self, like: Tensor) -> Tensor:
+        return torch.randn(like.shape, generator=self.torch_rng).to(like.device)
+
+    def _batch(
+        self, obs: np.ndarray, acts: np.ndarray, next_obs: np.ndarray, terminal: np.ndarray
+    ) -> dict[str, Any]:
+        return {
+            "features": self.reward_net.features(obs, acts, next_obs),  # (B, D)
+            "terminal": torch.as_tensor(terminal, device=self.device).float(),  # (B,)
+            "obs": obs,
+            "acts": acts,
+        }
+
+    def _logits(self, batch: Mapping[str, Any]) -> Tensor:
+        return self.logits_from_features(
+            batch["features"], batch["terminal"], batch["obs"], batch["acts"]
+        )
+
+    @torch.no_grad()
+    def _generator_reward(
+        self, obs: np.ndarray, acts: np.ndarray, next_obs: np.ndarray, terminal: np.ndarray
+    ) -> np.ndarray:
+        self.reward_net.eval()
+        batch = self._batch(obs, acts, next_obs, terminal)
+        rewards = self.reward_from_logits(self._logits(batch)).cpu().numpy()
+        self._learned_rewards.extend(rewards.tolist())
+        return rewards.astype(np.float32)
+
+    def _record_generated(
+        self, obs: np.ndarray, acts: np.ndarray, next_obs: np.ndarray, terminal: np.ndarray
+    ) -> None:
+        self._generated.add(obs, acts, next_obs, terminal)
+
+    # --- files ---------------------------------------------------------------------------------
+
+    def save_reward_net(self, path: str | os.PathLike[str]) -> Path:
+        """Write the learned reward network (see :func:`lhyrl.rewards.load_reward_net`)."""
+        return save_reward_net(path, self.reward_net)
+
+    def save_policy(self, path: str | os.PathLike[str]) -> Path:
+        """Write the generator's policy weights (a state dict; ``weights_only`` loadable)."""
+        state = {k: v.detach().cpu() for k, v in self.gen_algo.policy.state_dict().items()}
+        return atomic_write(path, lambda tmp: torch.save(state, tmp))
+
+    def save_checkpoint(self, directory: str | os.PathLike[str]) -> Path:
+        """Write everything :meth:`resume` needs to ``directory`` atomically.
+
+        That is the generator's parameters and optimizers (SB3's ``get_parameters``), its
+        step and update counters, the discriminator and its optimizer, the round counter and
+        the random generators. An off-policy generator's replay buffer is not saved.
+        """
+        directory = Path(directory)
+        data = {
+            "trainer_class": type(self).__name__,
+            "round": self.round,
+            "gen_parameters": self.gen_algo.get_parameters(),
+            "gen_num_timesteps": int(self.gen_algo.num_timesteps),
+            "gen_n_updates": int(getattr(self.gen_algo, "_n_updates", 0)),
+            "reward_net": self.reward_net.state_dict(),
+            "disc_optimizer": self.disc_optimizer.state_dict(),
+            "np_rng": numpy_rng_to_tensor(self.np_rng),
+            "torch_rng": self.torch_rng.get_state(),
+        }
+        return atomic_write(directory / CHECKPOINT_FILE, lambda tmp: torch.save(data, tmp))
+
+    def resume(self, directory: str | os.PathLike[str]) -> None:
+        """Restore :meth:`save_checkpoint`'s state; the next ``train`` does the rest of the run.
+
+        Raises:
+            FileNotFoundError: If ``directory`` holds no checkpoint.
+            ValueError: If the checkpoint is unreadable or from another trainer class.
+        """
+        path = Path(directory) / CHECKPOINT_FILE
+        if not path.is_file():
+            raise FileNotFoundError(f"no checkpoint to resume: {path} does not exist")
+        try:
+            data = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:
+            raise ValueError(f"{path} is not a readable checkpoint: {err}") from err
+        if data.get("trainer_class") != type(self).__name__:
+            raise ValueError(
+                f"{path} is a checkpoint of {data.get('trainer_class')!r}, not "
+                f"{type(self).__name__!r}"
+            )
+        self.gen_algo.set_parameters(data["gen_parameters"], exact_match=True)
+        self.gen_algo.num_timesteps = int(data["gen_num_timesteps"])
+        if hasattr(self.gen_algo, "_n_updates"):
+            self.gen_algo._n_updates = int(data["gen_n_updates"])
+        self.reward_net.load_state_dict(data["reward_net"])
+        self.disc_optimizer.load_state_dict(data["disc_optimizer"])
+        numpy_rng_from_tensor(self.np_rng, data["np_rng"])
+        self.torch_rng.set_state(data["torch_rng"])
+        self.round = int(data["round"])
+
+
+def _policy_kwargs_of(warm_start: ImitationAgent | ActorCriticPolicy) -> dict[str, Any]:
+    policy = warm_start.policy if isinstance(warm_start, ImitationAgent) else warm_start
+    params = policy._get_constructor_parameters()
+    for key in ("observation_space", "action_space", "lr_schedule", "use_sde"):
+        params.pop(key, None)
+    return params
+
+
+def _copy_policy_weights(
+    warm_start: ImitationAgent | ActorCriticPolicy, algo: BaseAlgorithm
+) -> None:
+    source = warm_start.policy if isinstance(warm_start, ImitationAgent) else warm_start
+    target = algo.policy
+    if source.observation_space != target.observation_space or (
+        source.action_space != target.action_space
+    ):
+        raise ValueError(
+            f"the warm-start policy acts in {source.observation_space} -> {source.action_space}; "
+            f"the generator in {target.observation_space} -> {target.action_space}"
+        )
+    try:
+        target.load_state_dict(source.state_dict())
+    except RuntimeError as err:
+        raise ValueError(
+            "the warm-start policy's architecture differs from the generator's; build the "
+            f"generator with the same policy_kwargs (net_arch, activation_fn): {err}"
+        ) from err
