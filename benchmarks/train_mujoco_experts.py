@@ -18,9 +18,9 @@ import time
 import gymnasium as gym
 import numpy as np
 import torch
+from common import write_table
 from stable_baselines3 import SAC
 
-from common import write_table
 from lhyrl.experts.mujoco import (
     MUJOCO_EXPERT_IDS,
     ExpertInfo,
@@ -77,7 +77,9 @@ def train_expert(env_id: str, steps: int, seed: int) -> dict[str, float]:
         model.learn(n, reset_num_timesteps=done_steps == 0)
         done_steps += n
         recent = [ep["r"] for ep in model.ep_info_buffer]
-        print(f"{env_id}: {done_steps}/{steps} steps, recent return {np.mean(recent):.1f}", flush=True)
+        print(
+            f"{env_id}: {done_steps}/{steps} steps, recent return {np.mean(recent):.1f}", flush=True
+        )
     train_seconds = time.perf_counter() - start
 
     actor = model.actor
@@ -142,7 +144,14 @@ def main() -> None:
         write_table(
             "mujoco_experts",
             "Shipped MuJoCo experts (SAC, deterministic actor)",
-            ["env", "algorithm", "train steps", "return (10 eps)", "random", "train time / bare env"],
+            [
+                "env",
+                "algorithm",
+                "train steps",
+                "return (10 eps)",
+                "random",
+                "train time / bare env",
+            ],
             rows,
             notes=(
                 "Returns over seeds 10000-10009. Train time is a ratio to stepping the same env "

@@ -117,7 +117,7 @@ def test_vec_wrapper_records_terminal_transitions() -> None:
         _, rewards, dones, infos = venv.step(np.array([0, 0]))  # always push left: falls fast
         assert np.all(rewards == 0.5)
         assert all(info["true_reward"] == 1.0 for info in infos)
-        obs, acts, next_obs, terminal = recorded[-1]
+        _, _, next_obs, terminal = recorded[-1]
         for i, done in enumerate(dones):
             if done:
                 saw_terminal = True
