@@ -388,9 +388,9 @@ class AdversarialTrainer(abc.ABC):
                 "disc_loss": float(loss.detach()),
                 "disc_acc_expert": float((real_logits > threshold).float().mean()),
                 "disc_acc_gen": float((fake_logits <= threshold).float().mean()),
-                "disc_logit_expert": float(real_logits.mean()),
-                "disc_logit_gen": float(fake_logits.mean()),
-                "disc_grad_penalty": float(penalty),
+                "disc_logit_expert": float(real_logits.detach().mean()),
+                "disc_logit_gen": float(fake_logits.detach().mean()),
+                "disc_grad_penalty": float(penalty.detach()),
                 "disc_input_noise": noise,
             }
         for key, value in stats.items():
