@@ -41,7 +41,13 @@ import numpy as np
 import torch
 from stable_baselines3.common.logger import Logger
 
-from lhyrl.agents.base import FORMAT_VERSION, _check_header, _load_state_dict, _read_file
+from lhyrl.agents.base import (
+    CHECKPOINT_FILE,
+    FORMAT_VERSION,
+    _check_header,
+    _load_state_dict,
+    _read_file,
+)
 from lhyrl.agents.checkpoint import atomic_write
 from lhyrl.data import Demonstrations, Episode
 from lhyrl.rewards.tabular import (
@@ -147,6 +153,8 @@ class MaxEntIRL:
         self._soft_policy: np.ndarray | None = None  # warm start of the backward pass
         self._policy: np.ndarray | None = None
         self.num_updates = 0
+        self._target = 0
+        self._resume_target: int | None = None
         """Gradient steps taken so far; the x-axis of everything logged."""
 
     @property
@@ -230,6 +238,8 @@ class MaxEntIRL:
         *,
         n_iterations: int,
         log_every: int = 1,
+        checkpoint_dir: str | os.PathLike[str] | None = None,
+        checkpoint_every: int = 50,
     ) -> None:
         """Run ``n_iterations`` MaxEnt IRL gradient steps on the demonstrations.
 
@@ -241,8 +251,12 @@ class MaxEntIRL:
         Args:
             demonstrations: ``Demonstrations`` with ``Discrete`` spaces of the MDP's sizes, or
                 episodes whose observations are state indices and actions action indices.
-            n_iterations: Gradient steps, at least 0.
+            n_iterations: Gradient steps, at least 0. After :meth:`resume`, the same call
+                does only the steps the interrupted run had left.
             log_every: Steps between logged records.
+            checkpoint_dir: Where to write a checkpoint every ``checkpoint_every`` steps and
+                at the end (atomically); ``None`` writes none.
+            checkpoint_every: Steps between checkpoints.
 
         Raises:
             ValueError: If the demonstrations do not fit the MDP.
@@ -257,7 +271,11 @@ class MaxEntIRL:
         horizon = len(survival)
         gap_weights = torch.as_tensor(expert_visits)
         steps_per_episode = float(survival.sum())
-        for _ in range(n_iterations):
+        target = self.num_updates + n_iterations
+        if self._resume_target is not None:
+            target, self._resume_target = self._resume_target, None
+        self._target = target
+        while self.num_updates < target:
             reward = self.reward_net(self._features)  # (S,)
             reward_np = self._checked_reward(reward.detach().numpy().copy())
             _, policy = soft_policy_iteration(
@@ -290,7 +308,49 @@ class MaxEntIRL:
                 self.logger.record("train/visitation_gap", float(np.abs(gap_np).sum()))
                 self.logger.record("train/reward_std", float(reward_np.std()))
                 self.logger.dump(step=self.num_updates)
+            if checkpoint_dir is not None and (
+                self.num_updates % checkpoint_every == 0 or self.num_updates == target
+            ):
+                self.save_checkpoint(checkpoint_dir)
         self._checked_reward()
+
+    def save_checkpoint(self, directory: str | os.PathLike[str]) -> Path:
+        """Write ``directory/checkpoint.pt`` (atomically): reward, optimizer, progress."""
+        data = {
+            "format_version": FORMAT_VERSION,
+            "agent_class": type(self).__name__,
+            "reward_state_dict": {
+                k: v.detach().clone() for k, v in self.reward_net.state_dict().items()
+            },
+            "optimizer_state_dict": self.optimizer.state_dict(),
+            "num_updates": self.num_updates,
+            "target": self._target,
+            "soft_policy": None
+            if self._soft_policy is None
+            else torch.as_tensor(self._soft_policy),
+        }
+        path = Path(directory) / CHECKPOINT_FILE
+        return atomic_write(path, lambda tmp: torch.save(data, tmp))
+
+    def resume(self, directory: str | os.PathLike[str]) -> None:
+        """Restore a checkpoint; the next ``train`` call with the same arguments finishes the run.
+
+        Raises:
+            FileNotFoundError: If ``directory`` holds no checkpoint.
+            ValueError: If the checkpoint is unreadable or from another agent class.
+        """
+        path = Path(directory) / CHECKPOINT_FILE
+        if not path.is_file():
+            raise FileNotFoundError(f"no checkpoint to resume: {path} does not exist")
+        data = _read_file(path, ("format_version", "agent_class"), what="checkpoint")
+        _check_header(data, type(self).__name__, path)
+        _load_state_dict(self.reward_net, data["reward_state_dict"], path)
+        self.optimizer.load_state_dict(data["optimizer_state_dict"])
+        self.num_updates = int(data["num_updates"])
+        self._resume_target = int(data["target"])
+        policy = data["soft_policy"]
+        self._soft_policy = None if policy is None else policy.numpy()
+        self._policy = None
 
     def _demonstration_statistics(
         self, demonstrations: Demonstrations | Sequence[Episode]

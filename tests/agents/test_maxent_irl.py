@@ -4,7 +4,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from stable_baselines3.common.logger import configure
+from stable_baselines3.common.logger import Logger, configure
 
 import lhyrl  # noqa: F401  (registers the ids)
 from lhyrl.agents import BC, MaxEntIRL
@@ -236,3 +236,32 @@ def test_nan_reward_and_bad_arguments_get_clear_errors(gridworld):
         MaxEntIRL(transition_matrix=mdp.transition_matrix, feature_matrix=np.ones((5, 2)))
     with pytest.raises(ValueError, match="sums to"):
         MaxEntIRL(**{**base, "transition_matrix": 0.5 * mdp.transition_matrix})
+
+
+class _CrashAt(Logger):
+    """A logger that raises at a given step, as a killed process would stop there."""
+
+    def __init__(self, step: int) -> None:
+        super().__init__(folder=None, output_formats=[])
+        self.crash_step = step
+
+    def dump(self, step: int = 0) -> None:
+        if step == self.crash_step:
+            raise KeyboardInterrupt
+        super().dump(step)
+
+
+def test_interrupted_training_resumes_to_the_same_reward(gridworld, tmp_path):
+    env, demos = gridworld["env"], gridworld["demos"].episodes
+    straight = MaxEntIRL.from_env(env, reward="deep", seed=5)
+    straight.train(demos, n_iterations=12)
+
+    crashing = MaxEntIRL.from_env(env, reward="deep", seed=5, logger=_CrashAt(8))
+    with pytest.raises(KeyboardInterrupt):
+        crashing.train(demos, n_iterations=12, checkpoint_dir=tmp_path, checkpoint_every=5)
+    resumed = MaxEntIRL.from_env(env, reward="deep", seed=99)
+    resumed.resume(tmp_path)
+    assert resumed.num_updates == 5
+    resumed.train(demos, n_iterations=12)
+    assert resumed.num_updates == 12
+    np.testing.assert_allclose(resumed.reward(), straight.reward(), rtol=1e-10)
