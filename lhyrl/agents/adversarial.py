@@ -41,7 +41,7 @@ from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 from torch import Tensor
 
-from lhyrl.agents.base import ImitationAgent, null_logger
+from lhyrl.agents.base import ImitationAgent, null_logger, record_eval
 from lhyrl.agents.checkpoint import atomic_write, numpy_rng_from_tensor, numpy_rng_to_tensor
 from lhyrl.data import Demonstrations, Transitions
 from lhyrl.metrics import EvalResult, evaluate_policy
@@ -415,10 +415,7 @@ class AdversarialTrainer(abc.ABC):
             random_return=random_return,
             expert_return=expert_return,
         )
-        self.logger.record("eval/return", result.mean_return)
-        self.logger.record("eval/return_std", result.std_return)
-        if result.normalized_return is not None:
-            self.logger.record("eval/normalized_return", result.normalized_return)
+        record_eval(self.logger, result)
         return result
 
     # --- internals ---------------------------------------------------------------------------

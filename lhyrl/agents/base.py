@@ -73,6 +73,15 @@ _CHECKPOINT_KEYS = (
 AgentT = TypeVar("AgentT", bound="ImitationAgent")
 
 
+def record_eval(logger: Logger, result: EvalResult) -> None:
+    """Record an evaluation's ``eval/*`` keys (normalized return only when known)."""
+    logger.record("eval/return", result.mean_return)
+    logger.record("eval/return_std", result.std_return)
+    logger.record("eval/length", result.mean_length)
+    if result.normalized_return is not None:
+        logger.record("eval/normalized_return", result.normalized_return)
+
+
 def null_logger() -> Logger:
     """An SB3 logger that records nothing anywhere."""
     return Logger(folder=None, output_formats=[])
@@ -208,11 +217,7 @@ class ImitationAgent(abc.ABC):
             random_return=random_return,
             expert_return=expert_return,
         )
-        self.logger.record("eval/return", result.mean_return)
-        self.logger.record("eval/return_std", result.std_return)
-        self.logger.record("eval/length", result.mean_length)
-        if result.normalized_return is not None:
-            self.logger.record("eval/normalized_return", result.normalized_return)
+        record_eval(self.logger, result)
         self.logger.dump(step=self.num_updates if step is None else step)
         return result
 
