@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import os
 from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from lhyrl.agents.sequence_base import SequenceTrainer, _as_data
+from lhyrl.agents.sequence_base import SequenceTrainer, _as_data, _check_checkpointing
 from lhyrl.nn.gan import CNNDiscriminator, CNNDiscriminatorConfig, bce_discriminator_loss
 from lhyrl.nn.recurrent import SequenceGenerator
 
@@ -186,8 +187,9 @@ class PGBLEU(SequenceTrainer):
         reward = reward_fn(samples)  # (B,)
         advantage = (reward - reward.mean()).unsqueeze(1).expand(-1, self.seq_len)  # (B, T)
         self.generator.train()
-        log_probs = self.generator.log_prob(samples, self.start_token)  # (B, T)
-        self._generator_step(policy_gradient_loss(log_probs, advantage))
+        with self._global_rng_from_own(self._generator_has_dropout):
+            log_probs = self.generator.log_prob(samples, self.start_token)  # (B, T)
+            self._generator_step(policy_gradient_loss(log_probs, advantage))
         return float(reward.mean())
 
     def train(
@@ -198,8 +200,13 @@ class PGBLEU(SequenceTrainer):
         test_data: Tensor | None = None,
         eval_every: int = 1,
         log_text_every: int = 10,
+        checkpoint_dir: str | os.PathLike[str] | None = None,
+        checkpoint_every: int = 1,
     ) -> None:
         """Run ``n_epochs`` epochs of :attr:`generator_steps` updates; ``data`` are the references.
+
+        After :meth:`~lhyrl.agents.sequence_base.SequenceTrainer.resume`, ``n_epochs`` counts
+        the whole run.
 
         Args:
             data: Real sequences (N, T), the BLEU references.
@@ -207,16 +214,25 @@ class PGBLEU(SequenceTrainer):
             test_data: Held-out sequences for ``eval/nll_test``.
             eval_every: Evaluate every this many epochs (0: never).
             log_text_every: Log sampled sequences every this many epochs (0: never).
+            checkpoint_dir: If given, a checkpoint goes there whenever :attr:`num_epochs` is a
+                multiple of ``checkpoint_every``, and at the end.
+            checkpoint_every: Epochs between checkpoints.
         """
+        _check_checkpointing(checkpoint_every)
         data = _as_data(data, self.seq_len, self.batch_size).to(self.device)
         if self._reward_data is not data:
             self._reward = BLEUReward(data, vocab_size=self.vocab_size, n=self.bleu_order)
             self._reward_data = data
         assert self._reward is not None
-        for _ in range(n_epochs):
+        progress = self._begin_progress(epoch=0)
+        while progress["epoch"] < n_epochs:
             rewards = [self.policy_step(self._reward) for _ in range(self.generator_steps)]
+            progress["epoch"] += 1
             self.logger.record("train/bleu_reward", sum(rewards) / len(rewards))
             self._end_epoch(log_text_every, test_data, eval_every)
+            self._maybe_checkpoint(checkpoint_dir, checkpoint_every)
+        if checkpoint_dir is not None:
+            self.save_checkpoint(checkpoint_dir)
 
 
 # --- SeqGAN -------------------------------------------------------------------------------
@@ -246,6 +262,8 @@ class SeqGAN(SequenceTrainer):
         discriminator_rounds: Rounds of fresh negatives per adversarial epoch.
         discriminator_epochs: Epochs over each round's data.
         discriminator_samples: Negatives per round; ``None`` for as many as the real data.
+        pretrain_discriminator_samples: Negatives per round of the discriminator's
+            pretraining in :meth:`train`; ``None`` for ``discriminator_samples``.
         score_batch_size: Completions scored per discriminator forward pass.
         **kwargs: See :class:`SequenceTrainer`.
     """
@@ -263,6 +281,7 @@ class SeqGAN(SequenceTrainer):
         discriminator_rounds: int = 5,
         discriminator_epochs: int = 3,
         discriminator_samples: int | None = None,
+        pretrain_discriminator_samples: int | None = None,
         score_batch_size: int = 4096,
         **kwargs: Any,
     ) -> None:
@@ -281,6 +300,7 @@ class SeqGAN(SequenceTrainer):
         self.discriminator_rounds = int(discriminator_rounds)
         self.discriminator_epochs = int(discriminator_epochs)
         self.discriminator_samples = discriminator_samples
+        self.pretrain_discriminator_samples = pretrain_discriminator_samples
         self.score_batch_size = int(score_batch_size)
         self.discriminator = self._seeded(lambda: CNNDiscriminator(discriminator_config), 1)
         self.discriminator_optimizer = torch.optim.Adam(
@@ -313,6 +333,7 @@ class SeqGAN(SequenceTrainer):
             "discriminator_rounds",
             "discriminator_epochs",
             "discriminator_samples",
+            "pretrain_discriminator_samples",
             "score_batch_size",
         ]
         return {**super()._trainer_kwargs(), **{name: getattr(self, name) for name in names}}
@@ -351,16 +372,21 @@ class SeqGAN(SequenceTrainer):
         logits = [self.discriminator(chunk) for chunk in sequences.split(self.score_batch_size)]
         return torch.sigmoid(torch.cat(logits))
 
-    def train_discriminator(self, data: Tensor, *, rounds: int, epochs: int) -> float:
+    def train_discriminator(
+        self, data: Tensor, *, rounds: int, epochs: int, samples: int | None = None
+    ) -> float:
         """Rounds of fresh negatives against real data; returns the last epoch's accuracy.
 
-        Each round samples ``discriminator_samples`` negatives (default: ``len(data)``) and
-        as many real sequences, then runs ``epochs`` epochs of BCE steps on batches of half
-        real, half generated sequences. Logs ``disc/loss`` and ``disc/accuracy``.
+        Each round samples ``samples`` negatives (default: :attr:`discriminator_samples`, or
+        ``len(data)`` if that is ``None``) and as many real sequences, then runs ``epochs``
+        epochs of BCE steps on batches of half real, half generated sequences. Dropout draws
+        from :attr:`rng` too. Logs ``train/disc_loss`` and ``train/disc_accuracy``.
         """
-        n = len(data) if self.discriminator_samples is None else int(self.discriminator_samples)
-        n = min(n, len(data))
+        if samples is None:
+            samples = self.discriminator_samples
+        n = len(data) if samples is None else min(int(samples), len(data))
         half = max(1, self.discriminator_batch_size // 2)
+        dropout = any(isinstance(m, nn.Dropout) and m.p > 0 for m in self.discriminator.modules())
         accuracy = float("nan")
         for _ in range(rounds):
             fake = self.sample(n)  # (n, T)
@@ -370,20 +396,21 @@ class SeqGAN(SequenceTrainer):
                 real_order = torch.randperm(n, generator=self.rng, device=self.device)
                 fake_order = torch.randperm(n, generator=self.rng, device=self.device)
                 losses, correct = [], []
-                for start in range(0, n - half + 1, half):
-                    real_logits = self.discriminator(real[real_order[start : start + half]])
-                    fake_logits = self.discriminator(fake[fake_order[start : start + half]])
-                    loss = bce_discriminator_loss(real_logits, fake_logits)
-                    self.discriminator_optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    self.discriminator_optimizer.step()
-                    losses.append(loss.detach())
-                    correct.append(
-                        torch.cat([real_logits > 0, fake_logits < 0]).float().mean().detach()
-                    )
+                with self._global_rng_from_own(dropout):
+                    for start in range(0, n - half + 1, half):
+                        real_logits = self.discriminator(real[real_order[start : start + half]])
+                        fake_logits = self.discriminator(fake[fake_order[start : start + half]])
+                        loss = bce_discriminator_loss(real_logits, fake_logits)
+                        self.discriminator_optimizer.zero_grad(set_to_none=True)
+                        loss.backward()
+                        self.discriminator_optimizer.step()
+                        losses.append(loss.detach())
+                        correct.append(
+                            torch.cat([real_logits > 0, fake_logits < 0]).float().mean().detach()
+                        )
                 accuracy = float(torch.stack(correct).mean())
-                self.logger.record("disc/loss", float(torch.stack(losses).mean()))
-                self.logger.record("disc/accuracy", accuracy)
+                self.logger.record("train/disc_loss", float(torch.stack(losses).mean()))
+                self.logger.record("train/disc_accuracy", accuracy)
         return accuracy
 
     # --- generator ------------------------------------------------------------------------
@@ -403,8 +430,9 @@ class SeqGAN(SequenceTrainer):
         samples = self.sample(self.batch_size)  # (B, T)
         rewards = self.rewards(samples)  # (B, T)
         self.generator.train()
-        log_probs = self.generator.log_prob(samples, self.start_token)  # (B, T)
-        self._generator_step(policy_gradient_loss(log_probs, rewards), self.pg_optimizer)
+        with self._global_rng_from_own(self._generator_has_dropout):
+            log_probs = self.generator.log_prob(samples, self.start_token)  # (B, T)
+            self._generator_step(policy_gradient_loss(log_probs, rewards), self.pg_optimizer)
         return float(rewards.mean())
 
     def train(
@@ -417,8 +445,13 @@ class SeqGAN(SequenceTrainer):
         test_data: Tensor | None = None,
         eval_every: int = 1,
         log_text_every: int = 10,
+        checkpoint_dir: str | os.PathLike[str] | None = None,
+        checkpoint_every: int = 1,
     ) -> None:
         """Pretrain (optionally), then run adversarial epochs.
+
+        After :meth:`~lhyrl.agents.sequence_base.SequenceTrainer.resume`, the budgets count
+        the whole run: each phase continues where the checkpoint left it.
 
         Args:
             data: Real sequences (N, T).
@@ -426,30 +459,50 @@ class SeqGAN(SequenceTrainer):
             pretrain_generator_epochs: MLE epochs first (0 when the generator is pretrained,
                 e.g. by :meth:`load_generator_weights`).
             pretrain_discriminator_rounds: Discriminator rounds (of ``discriminator_epochs``
-                epochs each) before the adversarial epochs.
+                epochs each, on ``pretrain_discriminator_samples`` negatives) before the
+                adversarial epochs.
             test_data: Held-out sequences for ``eval/nll_test``.
             eval_every: Evaluate every this many epochs (0: never).
             log_text_every: Log sampled sequences every this many epochs (0: never).
+            checkpoint_dir: If given, a checkpoint goes there whenever :attr:`num_epochs`
+                (pretraining and adversarial epochs) is a multiple of ``checkpoint_every``,
+                after the discriminator's pretraining, and at the end.
+            checkpoint_every: Epochs between checkpoints.
         """
+        _check_checkpointing(checkpoint_every)
         data = _as_data(data, self.seq_len, self.batch_size).to(self.device)
-        for _ in range(pretrain_generator_epochs):
+        progress = self._begin_progress(pretrain_epoch=0, pretrain_round=0, adversarial_epoch=0)
+        while progress["pretrain_epoch"] < pretrain_generator_epochs:
             self.mle_epoch(data)
+            progress["pretrain_epoch"] += 1
             self._end_epoch(log_text_every, test_data, eval_every)
-        if pretrain_generator_epochs:
-            self._reset_adversarial_state()
-        if pretrain_discriminator_rounds:
-            self.train_discriminator(
-                data, rounds=pretrain_discriminator_rounds, epochs=self.discriminator_epochs
-            )
+            if progress["pretrain_epoch"] == pretrain_generator_epochs:
+                self._reset_adversarial_state()  # before the checkpoint, so it is done once
+            self._maybe_checkpoint(checkpoint_dir, checkpoint_every)
+        if progress["pretrain_round"] < pretrain_discriminator_rounds:
+            while progress["pretrain_round"] < pretrain_discriminator_rounds:
+                self.train_discriminator(
+                    data,
+                    rounds=1,
+                    epochs=self.discriminator_epochs,
+                    samples=self.pretrain_discriminator_samples,
+                )
+                progress["pretrain_round"] += 1
             self.logger.dump(step=self.num_updates)
-        for _ in range(adversarial_epochs):
+            if checkpoint_dir is not None:
+                self.save_checkpoint(checkpoint_dir)
+        while progress["adversarial_epoch"] < adversarial_epochs:
             rewards = [self.policy_step() for _ in range(self.generator_steps)]
             update_rollout_network(self.rollout, self.generator, self.rollout_delay)
             self.logger.record("train/reward", sum(rewards) / len(rewards))
             self.train_discriminator(
                 data, rounds=self.discriminator_rounds, epochs=self.discriminator_epochs
             )
+            progress["adversarial_epoch"] += 1
             self._end_epoch(log_text_every, test_data, eval_every)
+            self._maybe_checkpoint(checkpoint_dir, checkpoint_every)
+        if checkpoint_dir is not None:
+            self.save_checkpoint(checkpoint_dir)
 
 
 def _cnn_config(data: Mapping[str, Any]) -> CNNDiscriminatorConfig:

