@@ -1,5 +1,6 @@
-"""Shared model parts, torch only: recurrent generators and encoders, discriminators, oracles."""
+"""Shared model parts, torch only: recurrent models, seq2seq, attention, discriminators, oracles."""
 
+from lhyrl.nn.attention import AdditiveAttention, Attention, DotProductAttention
 from lhyrl.nn.gan import (
     CNNDiscriminator,
     CNNDiscriminatorConfig,
@@ -24,16 +25,24 @@ from lhyrl.nn.recurrent import (
     SequenceGenerator,
     sample_categorical,
 )
+from lhyrl.nn.seq2seq import Decoded, EncodedSource, Seq2Seq, Seq2SeqConfig
 
 __all__ = [
+    "AdditiveAttention",
+    "Attention",
     "CNNDiscriminator",
     "CNNDiscriminatorConfig",
+    "Decoded",
+    "DotProductAttention",
+    "EncodedSource",
     "MLPDiscriminator",
     "MLPDiscriminatorConfig",
     "RNNDiscriminator",
     "RNNDiscriminatorConfig",
     "RNNState",
     "RecurrentConfig",
+    "Seq2Seq",
+    "Seq2SeqConfig",
     "SequenceEncoder",
     "SequenceGenerator",
     "bce_discriminator_loss",
