@@ -212,6 +212,17 @@ def main() -> None:
             0.0,
         )
     )
+    uniform = torch.randint(VOCAB, (args.eval_samples, SEQ_LEN), generator=data_rng)
+    rows.append(
+        Row(
+            "Uniform tokens (reference)",
+            nll_oracle(oracle, uniform, start_token=START),
+            float("nan"),
+            distinct_n(uniform[:2048], 4),
+            0.0,
+            0.0,
+        )
+    )
     full = set(args.rows) == set(ROWS)  # a partial run writes no results, only prints them
 
     def scored(name: str, trainer: SequenceTrainer, own: float, total: float) -> Row:
@@ -298,7 +309,7 @@ def write(rows: list[Row], args: argparse.Namespace, mle_time: float) -> None:
             r.name,
             f"{r.nll_oracle:.3f}",
             f"{PAPER[r.name]:.3f}" if r.name in PAPER else "-",
-            f"{r.nll_test:.3f}",
+            "-" if r.nll_test != r.nll_test else f"{r.nll_test:.3f}",
             f"{r.distinct_4:.3f}",
             *(
                 [
@@ -317,6 +328,9 @@ def write(rows: list[Row], args: argparse.Namespace, mle_time: float) -> None:
     notes = f"""
 NLL-oracle: {args.eval_samples} samples per row at temperature 1, the oracle's mean per-token
 NLL over full batches of 64 (lower is better; the oracle's own samples score about 5.75).
+"Uniform tokens" scores tokens drawn uniformly at random: the untrained generator (Random) is
+that close to uniform, and the paper's Random (10.310) lies below what uniform tokens score,
+so no generator that knows nothing of the oracle can reach it; that row is a reference point.
 NLL-test: the generator's NLL of {args.test_size} held-out oracle samples. distinct-4: unique
 4-grams / all 4-grams of 2,048 samples (a collapsed generator scores near 0). Training data:
 {args.train_size} oracle samples (seed {10_000 + args.seed}). "own s" is the row's training
