@@ -13,12 +13,13 @@ same number of bare env steps takes in this process.
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 import gymnasium as gym
 import numpy as np
 import torch
-from common import write_table
+from common import RESULTS, write_table
 from stable_baselines3 import SAC
 
 from lhyrl.experts.mujoco import (
@@ -28,6 +29,7 @@ from lhyrl.experts.mujoco import (
     save_mlp_expert,
     weights_path,
 )
+from lhyrl.files import atomic_write_text
 
 DEFAULT_STEPS = {"InvertedPendulum-v5": 20_000, "Hopper-v5": 150_000, "HalfCheetah-v5": 150_000}
 EVAL_SEEDS = range(10_000, 10_010)
@@ -121,10 +123,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (leave cores free)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    timings: dict[str, dict[str, float]] = {}
+    timings_file = RESULTS / "mujoco_experts.json"
+    timings: dict[str, dict[str, float]] = (
+        json.loads(timings_file.read_text()) if timings_file.is_file() else {}
+    )
     for env_id in args.env:
         steps = args.steps or DEFAULT_STEPS.get(env_id, 150_000)
         timings[env_id] = train_expert(env_id, steps, args.seed)
+        atomic_write_text(timings_file, json.dumps(timings, indent=1))
         rows = []
         for known in MUJOCO_EXPERT_IDS:
             if not weights_path(known).is_file():
@@ -155,8 +161,9 @@ def main() -> None:
             rows,
             notes=(
                 "Returns over seeds 10000-10009. Train time is a ratio to stepping the same env "
-                "with random actions for the same number of steps in the same process; a row "
-                "shows '-' when it was trained by an earlier invocation."
+                "with random actions for the same number of steps in the same process (kept in "
+                "results/mujoco_experts.json across invocations). Trained while other jobs "
+                "shared the 2 cores, so the ratios are upper bounds."
             ),
         )
 
