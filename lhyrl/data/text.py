@@ -212,6 +212,8 @@ def _chatterbot_utterances(language: str) -> tuple[str, ...]:
     ):
         content = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
         for conversation in content.get("conversations", []):
+            if not isinstance(conversation, list):  # a stray string is not a conversation
+                continue
             utterances.extend(str(u).strip() for u in conversation if str(u).strip())
     return tuple(dict.fromkeys(utterances))  # unique, in order of first appearance
 

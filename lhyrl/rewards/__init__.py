@@ -7,6 +7,16 @@ features that MaxEnt IRL learns. :mod:`lhyrl.rewards.learned` holds the reward n
 transitions that GAIL and AIRL learn, and wrappers that train a fresh agent on one.
 """
 
+from lhyrl.rewards.dialogue import (
+    DULL_REPLIES,
+    DialogueReward,
+    DialogueRewardTerms,
+    DialogueRewardWeights,
+    ease_of_answering,
+    encode_dull_replies,
+    information_flow,
+    semantic_coherence,
+)
 from lhyrl.rewards.learned import (
     BasicRewardNet,
     LearnedRewardWrapper,
@@ -36,8 +46,12 @@ from lhyrl.rewards.tabular import (
 )
 
 __all__ = [
+    "DULL_REPLIES",
     "FEATURE_REWARD_KINDS",
     "BasicRewardNet",
+    "DialogueReward",
+    "DialogueRewardTerms",
+    "DialogueRewardWeights",
     "LearnedRewardWrapper",
     "LinearFeatureReward",
     "MLPFeatureReward",
@@ -46,8 +60,11 @@ __all__ = [
     "RewardVecEnvWrapper",
     "ShapedRewardNet",
     "check_transition_matrix",
+    "ease_of_answering",
+    "encode_dull_replies",
     "expected_value_difference",
     "greedy_policy",
+    "information_flow",
     "load_reward_net",
     "make_feature_reward",
     "optimal_policy",
@@ -55,6 +72,7 @@ __all__ = [
     "policy_iteration",
     "policy_value",
     "save_reward_net",
+    "semantic_coherence",
     "soft_policy_iteration",
     "soft_value_iteration",
     "state_visitation_frequencies",
