@@ -33,6 +33,7 @@ from stable_baselines3.common.utils import get_device, set_random_seed
 
 from lhyrl.agents.checkpoint import (
     atomic_write,
+    begin_progress,
     decode_classes,
     encode_classes,
     numpy_rng_from_tensor,
@@ -247,16 +248,8 @@ class ImitationAgent(abc.ABC):
         ``train`` loops count in the returned dict (it is what a checkpoint saves), so that a
         resumed ``train`` with the same arguments does the remaining work only.
         """
-        if self._pending_progress is not None:
-            missing = set(start) - set(self._pending_progress)
-            if missing:
-                raise ValueError(
-                    f"the resumed checkpoint lacks the progress counters {sorted(missing)}"
-                )
-            self._progress = dict(self._pending_progress)
-            self._pending_progress = None
-        else:
-            self._progress = dict(start)
+        self._progress = begin_progress(self._pending_progress, start)
+        self._pending_progress = None
         return self._progress
 
     # --- agent files --------------------------------------------------------------------

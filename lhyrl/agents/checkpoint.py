@@ -19,6 +19,7 @@ from lhyrl.files import atomic_write
 
 __all__ = [
     "atomic_write",
+    "begin_progress",
     "decode_classes",
     "encode_classes",
     "numpy_rng_from_tensor",
@@ -144,3 +145,24 @@ def numpy_rng_from_tensor(rng: np.random.Generator, encoded: torch.Tensor) -> No
         "has_uint32": raw[32],
         "uinteger": int.from_bytes(raw[33:37], "little"),
     }
+
+
+# --- progress counters of a train call -----------------------------------------------------
+
+
+def begin_progress(pending: Mapping[str, int] | None, start: Mapping[str, int]) -> dict[str, int]:
+    """The counters a ``train`` call starts from: ``pending`` after a resume, else ``start``.
+
+    Raises:
+        ValueError: If the restored counters lack one of ``start``'s keys (the checkpoint was
+            written by another ``train`` method).
+    """
+    if pending is None:
+        return dict(start)
+    missing = set(start) - set(pending)
+    if missing:
+        raise ValueError(
+            f"the resumed checkpoint lacks the progress counters {sorted(missing)}; "
+            "was it written by another train method?"
+        )
+    return dict(pending)

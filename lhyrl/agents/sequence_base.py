@@ -36,6 +36,7 @@ import torch
 from stable_baselines3.common.logger import Logger
 from torch import Tensor, nn
 
+from lhyrl.agents.checkpoint import begin_progress
 from lhyrl.files import atomic_write
 from lhyrl.metrics.sequences import nll_oracle, nll_test
 from lhyrl.nn.recurrent import RecurrentConfig, SequenceGenerator, sample_categorical
@@ -447,17 +448,8 @@ class SequenceTrainer(abc.ABC):
         ``train`` loops count in the returned dict (it is what a checkpoint saves), so that a
         resumed ``train`` with the same arguments does only the remaining work.
         """
-        if self._pending_progress is not None:
-            missing = set(start) - set(self._pending_progress)
-            if missing:
-                raise ValueError(
-                    f"the resumed checkpoint lacks the progress counters {sorted(missing)}; "
-                    "was it written by another train method?"
-                )
-            self._progress = dict(self._pending_progress)
-            self._pending_progress = None
-        else:
-            self._progress = dict(start)
+        self._progress = begin_progress(self._pending_progress, start)
+        self._pending_progress = None
         return self._progress
 
     def save_checkpoint(self, directory: str | os.PathLike[str]) -> Path:

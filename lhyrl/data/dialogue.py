@@ -26,7 +26,6 @@ import json
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Literal, NamedTuple, TypeAlias
 
@@ -36,7 +35,14 @@ import yaml
 from torch import Tensor
 
 from lhyrl.data.dataset import DatasetError
-from lhyrl.data.text import PAD_ID, SPECIAL_TOKENS, Language, Vocabulary, tokenize
+from lhyrl.data.text import (
+    PAD_ID,
+    SPECIAL_TOKENS,
+    Language,
+    Vocabulary,
+    chatterbot_files,
+    tokenize,
+)
 
 Conversation: TypeAlias = tuple[str, ...]
 """The turns of one conversation, in order; speakers alternate."""
@@ -85,23 +91,6 @@ def _check_language(language: str) -> None:
         raise ValueError(f"language must be 'english' or 'chinese', got {language!r}")
 
 
-def _chatterbot_files(language: str) -> Iterator[tuple[str, str]]:
-    """``(name, text)`` of the YAML files of a chatterbot-corpus language, in name order."""
-    try:
-        data = resources.files("chatterbot_corpus") / "data" / language
-    except ModuleNotFoundError as error:
-        raise ModuleNotFoundError(
-            "the default dialogue corpus needs the chatterbot-corpus package: "
-            "pip install chatterbot-corpus"
-        ) from error
-    if not data.is_dir():
-        raise DatasetError(f"chatterbot-corpus has no language {language!r}")
-    for file in sorted(
-        (f for f in data.iterdir() if f.name.endswith(".yml")), key=lambda f: f.name
-    ):
-        yield file.name, file.read_text(encoding="utf-8")
-
-
 @functools.lru_cache(maxsize=4)
 def _chatterbot_conversations(language: str) -> tuple[tuple[Conversation, ...], int]:
     """All conversations of a chatterbot-corpus language (repeats kept) and the skipped count.
@@ -112,7 +101,7 @@ def _chatterbot_conversations(language: str) -> tuple[tuple[Conversation, ...], 
     """
     conversations: list[Conversation] = []
     skipped = 0
-    for name, text in _chatterbot_files(language):
+    for name, text in chatterbot_files(language):
         content = yaml.safe_load(text)
         entries = content.get("conversations") if isinstance(content, dict) else None
         if not isinstance(entries, list):

@@ -21,7 +21,7 @@ import json
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -195,22 +195,32 @@ class Vocabulary:
         return cls(itos[len(SPECIAL_TOKENS) :])
 
 
-@functools.lru_cache(maxsize=8)
-def _chatterbot_utterances(language: str) -> tuple[str, ...]:
+def chatterbot_files(language: str) -> Iterator[tuple[str, str]]:
+    """``(name, text)`` of the YAML files of a chatterbot-corpus language, in name order.
+
+    Raises:
+        ModuleNotFoundError: If chatterbot-corpus is not installed.
+        ValueError: If the corpus has no such language.
+    """
     try:
         data = resources.files("chatterbot_corpus") / "data" / language
     except ModuleNotFoundError as error:
         raise ModuleNotFoundError(
-            "the default text corpus needs the chatterbot-corpus package: "
-            "pip install chatterbot-corpus"
+            "the default corpus needs the chatterbot-corpus package: pip install chatterbot-corpus"
         ) from error
     if not data.is_dir():
         raise ValueError(f"chatterbot-corpus has no language {language!r}")
-    utterances: list[str] = []
     for file in sorted(
         (f for f in data.iterdir() if f.name.endswith(".yml")), key=lambda f: f.name
     ):
-        content = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        yield file.name, file.read_text(encoding="utf-8")
+
+
+@functools.lru_cache(maxsize=8)
+def _chatterbot_utterances(language: str) -> tuple[str, ...]:
+    utterances: list[str] = []
+    for _, text in chatterbot_files(language):
+        content = yaml.safe_load(text) or {}
         for conversation in content.get("conversations", []):
             if not isinstance(conversation, list):  # a stray string is not a conversation
                 continue
