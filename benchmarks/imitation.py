@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -114,8 +116,12 @@ def write_results(results: list[dict], quick: bool) -> None:
         "it starts from plus the episodes of its own that the expert labelled). Env steps: the "
         "agent's own interaction with the env during training (BC none). Wall time: mean "
         "training time per seed, and its ratio to BC's on the same env. Published bar: "
-        "imitation's benchmark on seals MuJoCo tasks (10 seeds)."
+        "imitation's benchmark on seals MuJoCo tasks (10 seeds). A missing env/agent "
+        "pair has not been run yet. Runs share the 2 cores with other jobs, so wall times are "
+        "upper bounds; compare the ratios."
     )
+    commands = sorted({r.get("command", "?") for r in results})
+    notes += "\n\nThe entries come from: " + "; ".join(f"`{c}`" for c in commands) + "."
     if quick:
         notes = "QUICK SMOKE RUN: tiny budgets, not a result.\n\n" + notes
     write_table(
@@ -148,9 +154,13 @@ def main() -> None:
     parser.add_argument("--runs-dir", default="runs/bench_imitation")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="tiny budgets, to check the path")
+    parser.add_argument("--table-only", action="store_true", help="rebuild the table, train none")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     results = load_results(args.quick)
+    if args.table_only:
+        write_results(results, args.quick)
+        return
     for env_id in args.envs:
         settings = ENVS[env_id]
         demos = Path(args.runs_dir) / "demos" / f"{env_id.replace('/', '-')}.npz"
@@ -167,6 +177,7 @@ def main() -> None:
             for seed in args.seeds:
                 start = time.perf_counter()
                 entry = run_one(env_id, algo, seed, demos, args)
+                entry["command"] = shlex.join(["python", *sys.argv])
                 print(
                     f"{env_id} {algo} seed {seed}: normalized {entry['normalized_return']:.3f} "
                     f"({time.perf_counter() - start:.0f} s)",
