@@ -41,7 +41,7 @@ from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 from torch import Tensor
 
-from lhyrl.agents.base import ImitationAgent, null_logger, record_eval
+from lhyrl.agents.base import ImitationAgent, _read_file, null_logger, record_eval
 from lhyrl.agents.checkpoint import atomic_write, numpy_rng_from_tensor, numpy_rng_to_tensor
 from lhyrl.data import Demonstrations, Transitions
 from lhyrl.metrics import EvalResult, evaluate_policy
@@ -60,6 +60,17 @@ DISC_LOSSES: tuple[str, ...] = ("bce", "lsgan", "wgan")
 """Discriminator losses of :mod:`lhyrl.nn.gan` the trainers accept."""
 
 CHECKPOINT_FILE = "adversarial_checkpoint.pt"
+_CHECKPOINT_KEYS = (
+    "trainer_class",
+    "round",
+    "gen_parameters",
+    "gen_num_timesteps",
+    "gen_n_updates",
+    "reward_net",
+    "disc_optimizer",
+    "np_rng",
+    "torch_rng",
+)
 
 
 class ExpertTransitions:
@@ -506,14 +517,10 @@ class AdversarialTrainer(abc.ABC):
         path = Path(directory) / CHECKPOINT_FILE
         if not path.is_file():
             raise FileNotFoundError(f"no checkpoint to resume: {path} does not exist")
-        try:
-            data = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as err:
-            raise ValueError(f"{path} is not a readable checkpoint: {err}") from err
-        if data.get("trainer_class") != type(self).__name__:
+        data = _read_file(path, _CHECKPOINT_KEYS, what="adversarial checkpoint")
+        if data["trainer_class"] != type(self).__name__:
             raise ValueError(
-                f"{path} is a checkpoint of {data.get('trainer_class')!r}, not "
-                f"{type(self).__name__!r}"
+                f"{path} is a checkpoint of {data['trainer_class']!r}, not {type(self).__name__!r}"
             )
         self.gen_algo.set_parameters(data["gen_parameters"], exact_match=True)
         self.gen_algo.num_timesteps = int(data["gen_num_timesteps"])

@@ -348,9 +348,9 @@ class LearnedRewardWrapper(gym.Wrapper[Any, Any, Any, Any]):
         super().__init__(env)
         if isinstance(reward_net, RewardNet):
             _check_spaces(reward_net, env.observation_space, env.action_space)
-            self.reward_fn: RewardFn = reward_net.predict
+            self.reward_fn: RewardFn = reward_net.predict  # checks for NaN itself
         else:
-            self.reward_fn = reward_net
+            self.reward_fn = _checked(reward_net)
         self._last_obs: Any = None
 
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
@@ -368,10 +368,22 @@ class LearnedRewardWrapper(gym.Wrapper[Any, Any, Any, Any]):
             np.asarray(obs)[None],
             np.array([terminated]),
         )
-        check_finite_rewards(np.asarray(reward), what="learned reward")
         self._last_obs = obs
         info = {**info, "true_reward": float(true_reward)}
         return obs, float(np.asarray(reward)[0]), terminated, truncated, info
+
+
+def _checked(reward_fn: RewardFn) -> RewardFn:
+    """``reward_fn``, raising :class:`RewardNetError` on NaN or infinite rewards."""
+
+    def checked(
+        obs: np.ndarray, acts: np.ndarray, next_obs: np.ndarray, terminal: np.ndarray
+    ) -> np.ndarray:
+        rewards = np.asarray(reward_fn(obs, acts, next_obs, terminal))
+        check_finite_rewards(rewards, what="learned reward")
+        return rewards
+
+    return checked
 
 
 def _check_spaces(net: RewardNet, obs_space: gym.Space[Any], act_space: gym.Space[Any]) -> None:
