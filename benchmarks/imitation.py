@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import yaml
 from common import RESULTS, write_table
 
 from lhyrl.cli import collect_demos, train_run
@@ -39,6 +40,16 @@ ENVS: dict[str, dict[str, Any]] = {
     "Hopper-v5": {"demo_episodes": 10, "disturbance": 0.0, "timesteps": 1_000_000},
     "HalfCheetah-v5": {"demo_episodes": 10, "disturbance": 0.0, "timesteps": 1_000_000},
 }
+ADVERSARIAL: dict[str, Any] = {
+    "warm_start": True,
+    "gen_warmup_rounds": 10,
+    "normalize_reward": True,
+    "disc_normalize_input": True,
+}
+"""GAIL/AIRL settings on every env: BC warm start, 10 value-only rounds, normalized reward and
+discriminator inputs (``--set`` overrides any of them)."""
+AIRL_ABSORB = {"Hopper-v5": 1000}
+"""AIRL's reward pays for dying where it is negative: fixed-horizon, absorbing episodes there."""
 PUBLISHED = {"bc": 0.93, "dagger": 0.995, "gail": 0.94, "airl": 0.79}
 """imitation's benchmark (seals MuJoCo tasks, 10 seeds, expert-normalized)."""
 
@@ -64,10 +75,13 @@ def run_one(env_id: str, algo: str, seed: int, demos: Path, args: argparse.Names
         values.update(demo_episodes=4, rounds=4, episodes_per_round=2, beta=0.5)
     if algo in ("gail", "airl"):
         values.update(
+            ADVERSARIAL,
             total_timesteps=args.timesteps or settings["timesteps"],
-            warm_start=args.warm_start,
             state_only=algo == "airl",
         )
+        if algo == "airl" and env_id in AIRL_ABSORB:
+            values["absorb_horizon"] = AIRL_ABSORB[env_id]
+        values.update(args.set)
     if args.quick:
         values.update(epochs=2, rounds=1, total_timesteps=4096, eval_episodes=4)
         if algo == "dagger":
@@ -143,19 +157,33 @@ def write_results(results: list[dict], quick: bool) -> None:
     )
 
 
+def _parse_override(item: str) -> tuple[str, Any]:
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise SystemExit(f"--set takes KEY=VALUE items, got {item!r}")
+    return key.replace("-", "_"), yaml.safe_load(value)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--envs", nargs="+", default=list(ENVS), choices=list(ENVS))
     parser.add_argument("--algos", nargs="+", default=list(ALGOS), choices=ALGOS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--timesteps", type=int, default=None, help="GAIL/AIRL budget override")
-    parser.add_argument("--warm-start", action="store_true", help="GAIL/AIRL start from BC")
+    parser.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="GAIL/AIRL config overrides (YAML values), e.g. gen_warmup_rounds=0",
+    )
     parser.add_argument("--eval-episodes", type=int, default=50)
     parser.add_argument("--runs-dir", default="runs/bench_imitation")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="tiny budgets, to check the path")
     parser.add_argument("--table-only", action="store_true", help="rebuild the table, train none")
     args = parser.parse_args()
+    args.set = dict(_parse_override(item) for item in args.set)
     torch.set_num_threads(args.threads)
     results = load_results(args.quick)
     if args.table_only:
@@ -183,8 +211,11 @@ def main() -> None:
                     f"({time.perf_counter() - start:.0f} s)",
                     flush=True,
                 )
+                # Reread the file: another benchmark process may have added entries meanwhile.
                 results = [
-                    r for r in results if (r["env"], r["algo"], r["seed"]) != (env_id, algo, seed)
+                    r
+                    for r in load_results(args.quick)
+                    if (r["env"], r["algo"], r["seed"]) != (env_id, algo, seed)
                 ]
                 results.append(entry)
                 write_results(results, args.quick)

@@ -1,4 +1,4 @@
-"""The ``lhyrl`` command: ``demos``, ``train``, ``eval`` and ``demo`` (the main job).
+"""The ``lhyrl`` command: ``demos``, ``train``, ``eval``, ``demo`` (the main job) and ``chat``.
 
 ``scripts/collect_demos.py``, ``scripts/train.py``, ``scripts/evaluate.py`` and
 ``scripts/demo.py`` call the same functions. Every training run writes a run directory
@@ -14,6 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat, con
 import lhyrl  # noqa: F401  (registers the env ids)
 from lhyrl.agents import AIRL, BC, GAIL, ConstantBeta, DAgger, LinearBetaSchedule
 from lhyrl.agents.adversarial import CHECKPOINT_FILE as ADVERSARIAL_CHECKPOINT
+from lhyrl.chat import add_chat_arguments, run_chat
 from lhyrl.config import ConfigError, TrainConfig, field_docs, field_types, make_config, read_yaml
 from lhyrl.config import write_yaml as write_config
 from lhyrl.data import (
@@ -36,6 +38,7 @@ from lhyrl.data import (
     save_demonstrations,
     save_npz,
 )
+from lhyrl.envs.wrappers import AbsorbAfterTermination
 from lhyrl.experts import make_expert
 from lhyrl.files import atomic_write_text
 from lhyrl.metrics import EvalResult, evaluate_policy
@@ -267,7 +270,14 @@ def make_adversarial(
     With ``config.warm_start``, ``bc`` is first trained on ``demos`` for ``config.epochs``
     epochs and its weights start the generator.
     """
-    venv = make_vec_env(config.env, n_envs=config.n_envs, seed=config.seed)
+    venv = make_vec_env(
+        config.env,
+        n_envs=config.n_envs,
+        seed=config.seed,
+        wrapper_class=partial(AbsorbAfterTermination, horizon=config.absorb_horizon)
+        if config.absorb_horizon
+        else None,
+    )
     if config.warm_start:
         bc.train(n_epochs=config.epochs)
     gen_kwargs = {
@@ -292,6 +302,9 @@ def make_adversarial(
         "label_smoothing": config.label_smoothing,
         "input_noise": config.input_noise,
         "spectral_norm": config.spectral_norm,
+        "normalize_input": config.disc_normalize_input,
+        "normalize_reward": config.normalize_reward,
+        "gen_warmup_rounds": config.gen_warmup_rounds,
         "seed": config.seed,
         "logger": logger,
     }
@@ -375,6 +388,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="the main job: demos, BC, DAgger, a results table")
     demo.add_argument("--runs-dir", default="runs", help="where runs and demonstrations go")
     demo.add_argument("--seed", type=int, default=0, help="seed of everything")
+
+    chat = commands.add_parser("chat", help="talk to a trained chat model in the terminal")
+    add_chat_arguments(chat)
     return parser
 
 
@@ -414,6 +430,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from lhyrl.demo import run_demo
 
             run_demo(runs_dir=args.runs_dir, seed=args.seed)
+        elif args.command == "chat":
+            return run_chat(args)
     except (ValueError, TypeError, FileNotFoundError, gym.error.Error) as err:
         if os.environ.get("LHYRL_DEBUG"):
             raise

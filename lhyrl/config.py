@@ -106,6 +106,14 @@ class TrainConfig:
     """AIRL: the recovered reward g reads the state only."""
     warm_start: bool = False
     """GAIL/AIRL: start the generator from BC trained on the demonstrations (epochs)."""
+    gen_warmup_rounds: int = 0
+    """GAIL/AIRL: first rounds in which only the generator's value function learns."""
+    normalize_reward: bool = False
+    """GAIL/AIRL: scale the learned reward by the running std of the generator's return."""
+    disc_normalize_input: bool = False
+    """GAIL/AIRL: standardize the discriminator's inputs by running statistics."""
+    absorb_horizon: int = 0
+    """GAIL/AIRL: fixed-horizon generator episodes, absorbing after termination (0: off)."""
 
     def __post_init__(self) -> None:
         if self.algo not in ALGOS:
@@ -127,6 +135,9 @@ class TrainConfig:
         for name in ("total_timesteps", "n_envs", "gen_n_steps", "gen_batch_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("gen_warmup_rounds", "absorb_horizon"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be at least 0, got {getattr(self, name)}")
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as plain data."""

@@ -9,6 +9,7 @@ from lhyrl.agents.airl import AIRL
 from lhyrl.agents.base import CHECKPOINT_FILE, FORMAT_VERSION, ImitationAgent
 from lhyrl.agents.bc import BC
 from lhyrl.agents.dagger import ConstantBeta, DAgger, LinearBetaSchedule
+from lhyrl.agents.dialogue import DialogueMLE, DialogueTrainer
 from lhyrl.agents.gail import GAIL
 from lhyrl.agents.maxent_irl import MaxEntIRL
 from lhyrl.agents.seqgan import (
@@ -34,6 +35,8 @@ __all__ = [
     "BLEUReward",
     "ConstantBeta",
     "DAgger",
+    "DialogueMLE",
+    "DialogueTrainer",
     "ExpertTransitions",
     "ImitationAgent",
     "LinearBetaSchedule",
@@ -46,3 +49,7 @@ __all__ = [
     "policy_gradient_loss",
     "update_rollout_network",
 ]
+
+from lhyrl.agents.dialogue import AdversarialDialogue, DialoguePG
+
+__all__ += ["AdversarialDialogue", "DialoguePG"]

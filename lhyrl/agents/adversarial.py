@@ -38,7 +38,7 @@ from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.utils import set_random_seed
-from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
 from torch import Tensor
 
 from lhyrl.agents.base import ImitationAgent, _read_file, null_logger, record_eval
@@ -70,6 +70,7 @@ _CHECKPOINT_KEYS = (
     "disc_optimizer",
     "np_rng",
     "torch_rng",
+    "reward_norm",
 )
 
 
@@ -161,6 +162,12 @@ class AdversarialTrainer(abc.ABC):
             linearly to 0 over each ``train`` call; 0 disables it.
         gen_replay_rounds: The discriminator draws generated transitions from this many of
             the latest rounds.
+        normalize_reward: Scale the generator's learned reward by the running std of its
+            discounted return (SB3's ``VecNormalize`` with ``norm_obs=False``; the mean is not
+            subtracted, so the sign of the reward, and with it a survival incentive, is kept).
+        gen_warmup_rounds: Rounds at the start in which only the generator's value function
+            learns, its policy frozen: after a BC warm start, a fresh critic would otherwise
+            pull the good policy apart before it can judge it (needs an ``ActorCriticPolicy``).
         seed: Seeds torch, numpy, the generator and the env.
         device: Torch device of the discriminator (the generator keeps its own).
         logger: An SB3 logger shared by the generator and the discriminator; ``None`` records
@@ -186,6 +193,8 @@ class AdversarialTrainer(abc.ABC):
         label_smoothing: float = 0.0,
         input_noise: float = 0.0,
         gen_replay_rounds: int = 1,
+        normalize_reward: bool = False,
+        gen_warmup_rounds: int = 0,
         seed: int = 0,
         device: str | torch.device = "cpu",
         logger: Logger | None = None,
@@ -197,6 +206,8 @@ class AdversarialTrainer(abc.ABC):
         for name, value in (("grad_penalty", grad_penalty), ("input_noise", input_noise)):
             if value < 0:
                 raise ValueError(f"{name} must be >= 0; got {value}")
+        if gen_warmup_rounds < 0:
+            raise ValueError(f"gen_warmup_rounds must be >= 0; got {gen_warmup_rounds}")
         if demo_batch_size < 1 or n_disc_updates_per_round < 0 or gen_replay_rounds < 1:
             raise ValueError(
                 "demo_batch_size and gen_replay_rounds must be >= 1 and "
@@ -236,16 +247,30 @@ class AdversarialTrainer(abc.ABC):
         self.wrapped_venv = RewardVecEnvWrapper(
             self.venv, self._generator_reward, on_transitions=self._record_generated
         )
+        gen_venv: VecEnv = self.wrapped_venv
+        self.reward_normalizer: VecNormalize | None = None
+        if normalize_reward:
+            gamma = getattr(gen_algo, "gamma", (gen_kwargs or {}).get("gamma", 0.99))
+            self.reward_normalizer = VecNormalize(
+                self.wrapped_venv, norm_obs=False, norm_reward=True, gamma=gamma
+            )
+            gen_venv = self.reward_normalizer
         if gen_algo is None:
             kwargs = {"seed": self.seed, "device": "cpu", "verbose": 0, **(gen_kwargs or {})}
             if warm_start is not None and "policy_kwargs" not in kwargs:
                 kwargs["policy_kwargs"] = _policy_kwargs_of(warm_start)
-            gen_algo = PPO("MlpPolicy", self.wrapped_venv, **kwargs)
+            gen_algo = PPO("MlpPolicy", gen_venv, **kwargs)
         elif gen_kwargs is not None:
             raise ValueError("pass either gen_algo or gen_kwargs, not both")
         else:
-            gen_algo.set_env(self.wrapped_venv)
+            gen_algo.set_env(gen_venv)
         self.gen_algo = gen_algo
+        self.gen_warmup_rounds = int(gen_warmup_rounds)
+        if self.gen_warmup_rounds and not isinstance(gen_algo.policy, ActorCriticPolicy):
+            raise ValueError(
+                "gen_warmup_rounds freezes an ActorCriticPolicy's actor (PPO, A2C); the "
+                f"generator's policy is a {type(gen_algo.policy).__name__}"
+            )
         self.gen_algo.set_logger(self.logger)
         if warm_start is not None:
             _copy_policy_weights(warm_start, self.gen_algo)
@@ -335,13 +360,24 @@ class AdversarialTrainer(abc.ABC):
                 self.save_checkpoint(checkpoint_dir)
 
     def train_generator(self) -> None:
-        """Collect ``gen_train_timesteps`` steps on the learned reward and update the policy."""
+        """Collect ``gen_train_timesteps`` steps on the learned reward and update the policy.
+
+        In the first ``gen_warmup_rounds`` rounds only the value function learns.
+        """
         self._learned_rewards = []
-        self.gen_algo.learn(
-            total_timesteps=self.gen_train_timesteps,
-            reset_num_timesteps=False,
-            progress_bar=False,
-        )
+        frozen = self._actor_parameters() if self.round < self.gen_warmup_rounds else []
+        for param in frozen:
+            param.requires_grad_(False)
+        try:
+            self.gen_algo.learn(
+                total_timesteps=self.gen_train_timesteps,
+                reset_num_timesteps=False,
+                progress_bar=False,
+            )
+        finally:
+            for param in frozen:
+                param.requires_grad_(True)
+        self.logger.record("train/gen_policy_frozen", float(bool(frozen)))
         if self._learned_rewards:
             self.logger.record("rollout/learned_reward_mean", float(np.mean(self._learned_rewards)))
         if self.gen_algo.ep_info_buffer:
@@ -363,6 +399,15 @@ class AdversarialTrainer(abc.ABC):
         for _ in range(self.n_disc_updates_per_round):
             expert_idx = self.np_rng.integers(len(self.expert), size=self.demo_batch_size)
             gen_idx = self.np_rng.integers(len(gen[0]), size=self.demo_batch_size)
+            if self.reward_net.normalize_input:
+                self.reward_net.update_input_normalization(
+                    self.expert.obs[expert_idx],
+                    self.expert.acts[expert_idx],
+                    self.expert.next_obs[expert_idx],
+                )
+                self.reward_net.update_input_normalization(
+                    gen[0][gen_idx], gen[1][gen_idx], gen[2][gen_idx]
+                )
             real = self._batch(
                 self.expert.obs[expert_idx],
                 self.expert.acts[expert_idx],
@@ -430,6 +475,19 @@ class AdversarialTrainer(abc.ABC):
         return result
 
     # --- internals ---------------------------------------------------------------------------
+
+    def _actor_parameters(self) -> list[torch.nn.Parameter]:
+        """The parameters of the generator's policy that are not the value function's."""
+        policy = self.gen_algo.policy
+        assert isinstance(policy, ActorCriticPolicy)
+        modules = [policy.mlp_extractor.policy_net, policy.action_net]
+        if not policy.share_features_extractor:
+            modules.append(policy.pi_features_extractor)
+        params = [p for module in modules for p in module.parameters()]
+        log_std = getattr(policy, "log_std", None)
+        if isinstance(log_std, torch.nn.Parameter):
+            params.append(log_std)
+        return params
 
     def _check_demonstrations(self, demonstrations: Demonstrations | Transitions) -> None:
         if isinstance(demonstrations, Demonstrations):
@@ -504,6 +562,9 @@ class AdversarialTrainer(abc.ABC):
             "disc_optimizer": self.disc_optimizer.state_dict(),
             "np_rng": numpy_rng_to_tensor(self.np_rng),
             "torch_rng": self.torch_rng.get_state(),
+            "reward_norm": None
+            if self.reward_normalizer is None
+            else _rms_state(self.reward_normalizer),
         }
         return atomic_write(directory / CHECKPOINT_FILE, lambda tmp: torch.save(data, tmp))
 
@@ -531,6 +592,32 @@ class AdversarialTrainer(abc.ABC):
         numpy_rng_from_tensor(self.np_rng, data["np_rng"])
         self.torch_rng.set_state(data["torch_rng"])
         self.round = int(data["round"])
+        if (data["reward_norm"] is None) != (self.reward_normalizer is None):
+            raise ValueError(
+                f"{path} was written with normalize_reward={data['reward_norm'] is not None}; "
+                f"this trainer has normalize_reward={self.reward_normalizer is not None}"
+            )
+        if self.reward_normalizer is not None:
+            _load_rms_state(self.reward_normalizer, data["reward_norm"])
+
+
+def _rms_state(normalizer: VecNormalize) -> dict[str, Tensor]:
+    """The running return statistics of a reward normalizer, as tensors."""
+    rms = normalizer.ret_rms
+    return {
+        "mean": torch.as_tensor(np.asarray(rms.mean, dtype=np.float64)),
+        "var": torch.as_tensor(np.asarray(rms.var, dtype=np.float64)),
+        "count": torch.tensor(float(rms.count), dtype=torch.float64),
+        "returns": torch.as_tensor(np.asarray(normalizer.returns, dtype=np.float64)),
+    }
+
+
+def _load_rms_state(normalizer: VecNormalize, state: Mapping[str, Tensor]) -> None:
+    rms = normalizer.ret_rms
+    rms.mean = state["mean"].numpy().copy()
+    rms.var = state["var"].numpy().copy()
+    rms.count = float(state["count"])
+    normalizer.returns = state["returns"].numpy().copy()
 
 
 def _policy_kwargs_of(warm_start: ImitationAgent | ActorCriticPolicy) -> dict[str, Any]:

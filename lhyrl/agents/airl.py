@@ -32,6 +32,7 @@ class AIRL(AdversarialTrainer):
         state_only: The default reward's ``g`` reads the state only.
         reward_hidden_sizes: Hidden widths of ``g`` and ``h`` in the default reward.
         spectral_norm: Spectral normalisation in the default reward.
+        normalize_input: Standardize the default network's inputs by running statistics.
         **kwargs: Everything else goes to :class:`~lhyrl.agents.adversarial.AdversarialTrainer`.
 
     Raises:
@@ -46,6 +47,7 @@ class AIRL(AdversarialTrainer):
         state_only: bool = False,
         reward_hidden_sizes: tuple[int, ...] = (64, 64),
         spectral_norm: bool = False,
+        normalize_input: bool = False,
         **kwargs: Any,
     ) -> None:
         if reward_net is None:
@@ -62,6 +64,7 @@ class AIRL(AdversarialTrainer):
                 hidden_sizes=reward_hidden_sizes,
                 potential_hidden_sizes=reward_hidden_sizes,
                 spectral_norm=spectral_norm,
+                normalize_input=normalize_input,
             )
         super().__init__(reward_net=reward_net, **kwargs)
         if not isinstance(self.gen_algo.policy, ActorCriticPolicy | SACPolicy):

@@ -25,6 +25,7 @@ class GAIL(AdversarialTrainer):
             with ``reward_hidden_sizes`` and ``spectral_norm``.
         reward_hidden_sizes: Hidden widths of the default discriminator.
         spectral_norm: Spectral normalisation in the default discriminator.
+        normalize_input: Standardize the default network's inputs by running statistics.
         **kwargs: Everything else goes to :class:`~lhyrl.agents.adversarial.AdversarialTrainer`
             (``demonstrations``, ``venv``, ``gen_algo``, ``disc_loss``, ``seed``, ...).
 
@@ -39,6 +40,7 @@ class GAIL(AdversarialTrainer):
         reward_net: RewardNet | Callable[[], RewardNet] | None = None,
         reward_hidden_sizes: tuple[int, ...] = (64, 64),
         spectral_norm: bool = False,
+        normalize_input: bool = False,
         **kwargs: Any,
     ) -> None:
         if reward_net is None:
@@ -49,6 +51,7 @@ class GAIL(AdversarialTrainer):
                 action_space=venv.action_space,
                 hidden_sizes=reward_hidden_sizes,
                 spectral_norm=spectral_norm,
+                normalize_input=normalize_input,
             )
         super().__init__(reward_net=reward_net, **kwargs)
 

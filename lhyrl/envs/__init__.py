@@ -42,6 +42,10 @@ def register_envs() -> None:
             entry_point="lhyrl.envs.textgen:TextGenEnv",
             vector_entry_point="lhyrl.envs.textgen:TextGenVectorEnv",
         ),
+        dict(
+            id="lhyrl/Dialogue-v0",
+            entry_point="lhyrl.envs.dialogue:DialogueEnv",
+        ),
     ]
     for spec in specs:
         if spec["id"] not in registry:

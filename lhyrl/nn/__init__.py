@@ -58,3 +58,19 @@ __all__ = [
     "wgan_discriminator_loss",
     "wgan_generator_loss",
 ]
+
+from lhyrl.nn.dialogue import (
+    HierarchicalDiscriminator,
+    HierarchicalDiscriminatorConfig,
+    UtteranceEncoder,
+    UtteranceEncoderConfig,
+    stack_turns,
+)
+
+__all__ += [
+    "HierarchicalDiscriminator",
+    "HierarchicalDiscriminatorConfig",
+    "UtteranceEncoder",
+    "UtteranceEncoderConfig",
+    "stack_turns",
+]

@@ -439,6 +439,75 @@ class Seq2Seq(nn.Module):
             lambda logits: sample_categorical(logits, generator, temperature),
         )
 
+    @torch.no_grad()
+    def sample_continuations(
+        self,
+        src: Tensor,
+        prefix: Tensor,
+        src_lengths: Tensor | None = None,
+        *,
+        max_len: int = 20,
+        temperature: float = 1.0,
+        generator: torch.Generator,
+    ) -> Decoded:
+        """Complete reply prefixes by sampling: the Monte Carlo search of SeqGAN and REGS.
+
+        The decoder reads ``bos_id`` and the prefix teacher-forced, then samples every further
+        token from ``softmax(logits / temperature)`` until ``eos_id`` or ``max_len`` tokens. A
+        row whose prefix already holds ``eos_id`` (or ``pad_id``) is finished and only padded.
+        With an empty prefix (P = 0) this is :meth:`sample`, draw for draw.
+
+        Args:
+            src: (B, S) long source tokens.
+            prefix: (B, P) long, 0 <= P <= ``max_len``: the first P tokens of each reply, in
+                target form (a finished row holds ``eos_id``, then ``pad_id``).
+            src_lengths: See :meth:`encode`.
+            max_len: Most tokens per reply, prefix and ``eos_id`` included.
+            temperature: Divides the logits before sampling.
+            generator: The only source of randomness.
+
+        Returns:
+            The completed replies, ``tokens[:, :P]`` equal to ``prefix``, and their
+            log-probabilities under the model (temperature 1), prefix included.
+        """
+        if temperature <= 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
+        self._check_max_len(max_len)
+        batch_size, prefix_len = src.shape[0], (prefix.shape[1] if prefix.dim() == 2 else -1)
+        if prefix.dtype != torch.long or prefix.dim() != 2 or prefix.shape[0] != batch_size:
+            raise ValueError(
+                f"prefix must be a ({batch_size}, P) long tensor, got {prefix.dtype} "
+                f"{tuple(prefix.shape)}"
+            )
+        if prefix_len > max_len:
+            raise ValueError(f"the prefix has {prefix_len} tokens, more than max_len={max_len}")
+        vocab, pad, eos = self.config.target_vocabulary, self.config.pad_id, self.config.eos_id
+        if prefix.numel() and (prefix.min() < 0 or prefix.max() >= vocab):
+            raise ValueError(f"prefix has tokens outside 0 .. {vocab - 1}")
+        source = self.encode(src, src_lengths)
+        inputs = torch.cat([prefix.new_full((batch_size, 1), self.config.bos_id), prefix], 1)
+        logits, state = self.decode(inputs, source.state, source)  # (B, P + 1, V)
+        known = logits[:, :prefix_len].log_softmax(-1)  # (B, P, V)
+        known = known.gather(-1, prefix.unsqueeze(-1)).squeeze(-1)  # (B, P)
+        scores = known.masked_fill(prefix == pad, 0.0).sum(1)  # (B,)
+        done = ((prefix == eos) | (prefix == pad)).any(1)  # (B,)
+        step_logits = logits[:, -1]  # (B, V)
+        steps: list[Tensor] = []
+        for _ in range(max_len - prefix_len):
+            if done.all():
+                break
+            if steps:
+                step_logits, state = self.decode(steps[-1][:, None], state, source)
+                step_logits = step_logits[:, 0]  # (B, V)
+            tokens = sample_categorical(step_logits, generator, temperature)  # (B,)
+            log_p = step_logits.log_softmax(-1).gather(-1, tokens[:, None]).squeeze(1)  # (B,)
+            scores += log_p.masked_fill(done, 0.0)
+            tokens = tokens.masked_fill(done, pad)
+            steps.append(tokens)
+            done |= tokens == eos
+        out = torch.cat([prefix, *(s[:, None] for s in steps)], 1)  # (B, T)
+        return Decoded(out, scores, (out != pad).sum(1))
+
     def _generate(
         self,
         src: Tensor,

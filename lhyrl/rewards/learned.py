@@ -63,17 +63,38 @@ class RewardNet(nn.Module):
     Subclasses define :meth:`forward_features`. Discrete observations and actions are one-hot
     encoded and Box ones flattened (SB3's ``preprocess_obs``, without image scaling).
 
+    With ``normalize_input``, :meth:`features` standardizes every feature by a running mean and
+    variance (clipped to +-10), which :meth:`update_input_normalization` updates: the
+    adversarial trainers update it on every discriminator batch, expert and generated alike,
+    so that features of very different scales (positions, velocities) weigh alike. The
+    statistics are buffers: they are saved and loaded with the weights.
+
     Args:
         observation_space: The (single-env) observation space.
         action_space: The (single-env) action space.
+        normalize_input: Standardize the features by running statistics.
     """
 
-    def __init__(self, *, observation_space: gym.Space[Any], action_space: gym.Space[Any]) -> None:
+    input_mean: Tensor  # (D,)
+    input_var: Tensor  # (D,)
+    input_count: Tensor  # ()
+
+    def __init__(
+        self,
+        *,
+        observation_space: gym.Space[Any],
+        action_space: gym.Space[Any],
+        normalize_input: bool = False,
+    ) -> None:
         super().__init__()
         self.observation_space = observation_space
         self.action_space = action_space
         self.obs_dim = _flat_dim(observation_space)
         self.act_dim = _flat_dim(action_space)
+        self.normalize_input = bool(normalize_input)
+        self.register_buffer("input_mean", torch.zeros(self.feature_dim))
+        self.register_buffer("input_var", torch.ones(self.feature_dim))
+        self.register_buffer("input_count", torch.zeros((), dtype=torch.float64))
 
     @property
     def feature_dim(self) -> int:
@@ -89,8 +110,8 @@ class RewardNet(nn.Module):
         assert isinstance(processed, Tensor)
         return processed.float().reshape(len(tensor), -1)  # (B, D)
 
-    def features(self, obs: Any, acts: Any, next_obs: Any) -> Tensor:
-        """One flat float vector per transition: ``(B, 2 * obs_dim + act_dim)``."""
+    def raw_features(self, obs: Any, acts: Any, next_obs: Any) -> Tensor:
+        """One flat float vector per transition, unnormalized: ``(B, 2 * obs_dim + act_dim)``."""
         return torch.cat(
             [
                 self._flat(obs, self.observation_space),  # (B, O)
@@ -99,6 +120,31 @@ class RewardNet(nn.Module):
             ],
             dim=1,
         )
+
+    def features(self, obs: Any, acts: Any, next_obs: Any) -> Tensor:
+        """:meth:`raw_features`, standardized when ``normalize_input`` is on: ``(B, D)``."""
+        raw = self.raw_features(obs, acts, next_obs)  # (B, D)
+        if not self.normalize_input or float(self.input_count) == 0.0:
+            return raw
+        std = (self.input_var + 1e-8).sqrt().to(raw.dtype)  # (D,)
+        return ((raw - self.input_mean.to(raw.dtype)) / std).clamp(-10.0, 10.0)
+
+    @torch.no_grad()
+    def update_input_normalization(self, obs: Any, acts: Any, next_obs: Any) -> None:
+        """Merge a batch of transitions into the running mean and variance of the features."""
+        raw = self.raw_features(obs, acts, next_obs).double()  # (B, D)
+        n = float(len(raw))
+        if n == 0:
+            return
+        batch_mean, batch_var = raw.mean(0), raw.var(0, unbiased=False)  # (D,), (D,)
+        count = float(self.input_count)
+        total = count + n
+        delta = batch_mean - self.input_mean.double()
+        mean = self.input_mean.double() + delta * n / total
+        m2 = self.input_var.double() * count + batch_var * n + delta**2 * count * n / total
+        self.input_mean.copy_(mean)
+        self.input_var.copy_(m2 / total)
+        self.input_count.fill_(total)
 
     def split_features(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """The ``obs``, ``act`` and ``next_obs`` parts of features ``x`` (B, D)."""
@@ -160,6 +206,8 @@ class BasicRewardNet(RewardNet):
         activation: ``"tanh"`` or ``"relu"``.
         spectral_norm: Spectral normalisation on every layer (a remedy for a discriminator
             that wins too fast).
+        normalize_input: Standardize the features by running statistics (see
+            :class:`RewardNet`).
     """
 
     def __init__(
@@ -172,8 +220,13 @@ class BasicRewardNet(RewardNet):
         hidden_sizes: tuple[int, ...] = (64, 64),
         activation: str = "tanh",
         spectral_norm: bool = False,
+        normalize_input: bool = False,
     ) -> None:
-        super().__init__(observation_space=observation_space, action_space=action_space)
+        super().__init__(
+            observation_space=observation_space,
+            action_space=action_space,
+            normalize_input=normalize_input,
+        )
         self.use_action = use_action
         self.use_next_obs = use_next_obs
         self.hidden_sizes = tuple(int(h) for h in hidden_sizes)
@@ -208,6 +261,7 @@ class BasicRewardNet(RewardNet):
             "hidden_sizes": list(self.hidden_sizes),
             "activation": self.activation,
             "spectral_norm": self.spectral_norm,
+            "normalize_input": self.normalize_input,
         }
 
 
@@ -227,6 +281,8 @@ class ShapedRewardNet(RewardNet):
         potential_hidden_sizes: Widths of ``h``'s hidden layers.
         activation: ``"tanh"`` or ``"relu"``.
         spectral_norm: Spectral normalisation on every layer of ``g`` and ``h``.
+        normalize_input: Standardize the features ``g`` and ``h`` read by running statistics
+            (see :class:`RewardNet`).
     """
 
     def __init__(
@@ -240,8 +296,13 @@ class ShapedRewardNet(RewardNet):
         potential_hidden_sizes: tuple[int, ...] = (64, 64),
         activation: str = "tanh",
         spectral_norm: bool = False,
+        normalize_input: bool = False,
     ) -> None:
-        super().__init__(observation_space=observation_space, action_space=action_space)
+        super().__init__(
+            observation_space=observation_space,
+            action_space=action_space,
+            normalize_input=normalize_input,
+        )
         if not 0.0 <= gamma <= 1.0:
             raise ValueError(f"gamma must lie in [0, 1]; got {gamma}")
         self.gamma = float(gamma)
@@ -284,6 +345,7 @@ class ShapedRewardNet(RewardNet):
             "potential_hidden_sizes": list(self.potential_hidden_sizes),
             "activation": self.base.activation,
             "spectral_norm": self.base.spectral_norm,
+            "normalize_input": self.normalize_input,
         }
 
 

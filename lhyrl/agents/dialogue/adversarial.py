@@ -1,0 +1,471 @@
+"""Li et al. (2017), "Adversarial Learning for Neural Dialogue Generation": REGS.
+
+The generator is the chat model's seq2seq (initialised by maximum likelihood); the
+discriminator a :class:`~lhyrl.nn.dialogue.HierarchicalDiscriminator` that reads a dialogue,
+the context's turns and then a reply, and says whether a human wrote the reply. Every
+iteration of :class:`AdversarialDialogue`:
+
+1. ``d_steps`` discriminator updates on a batch of human pairs: the human replies labelled 1,
+   replies sampled from the generator labelled 0 (binary cross-entropy,
+   :func:`~lhyrl.nn.gan.bce_discriminator_loss`);
+2. ``g_steps`` generator updates on a batch of human contexts. A reply ``y`` is sampled for
+   each, and every prefix ``y_{1:t}`` is rewarded by Monte Carlo search (Reward for Every
+   Generation Step): ``n_rollouts`` completions of the prefix are sampled from the generator
+   and their probabilities of being human averaged; the whole reply is scored directly. The
+   policy-gradient loss is ``-mean_b sum_t (Q_t - b) log G(y_t | y_<t, x)`` with ``b`` the
+   batch's mean reward (over all real tokens). With ``teacher_forcing`` (Li et al.'s fix for
+   an unstable generator), an MLE step on the same contexts' human replies follows.
+
+Sources are those of :class:`~lhyrl.nn.chat_model.ChatModel`: a context's turns joined by the
+turn separator ``<sep>`` (id 4); :func:`split_turns` cuts them back into turns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+import torch.nn.functional as F  # noqa: N812
+from stable_baselines3.common.logger import Logger
+from torch import Tensor
+
+from lhyrl.agents.dialogue.base import _TEXT_ONLY, DialogueTrainer, _check_checkpointing
+from lhyrl.agents.dialogue.rl import evaluation_mode
+from lhyrl.data.dialogue import SEP_ID, TURN_SEPARATOR
+from lhyrl.data.text import EOS_ID, PAD_ID
+from lhyrl.nn.chat_model import ChatModel
+from lhyrl.nn.dialogue import HierarchicalDiscriminator, HierarchicalDiscriminatorConfig
+from lhyrl.nn.gan import bce_discriminator_loss
+
+__all__ = ["AdversarialDialogue", "dialogue_batch", "split_turns"]
+
+
+def split_turns(src: Tensor, *, sep_id: int = SEP_ID) -> Tensor:
+    """Cut sources back into turns: (B, S) → (B, N, L) long.
+
+    Each turn holds its tokens, ``<eos>``, then ``<pad>``; N is the most turns of a source;
+    a source of fewer turns gets all-``<pad>`` (absent) turns first, so that its last turn is
+    always the last row, as in ``lhyrl/Dialogue-v0``'s contexts.
+
+    Args:
+        src: (B, S) long sources: turns joined by ``sep_id``, then ``<pad>``.
+        sep_id: The turn separator.
+
+    Returns:
+        (B, N, L) turns, L the longest turn plus one.
+    """
+    rows = []
+    for source in src.tolist():
+        turns: list[list[int]] = [[]]
+        for token in source:
+            if token == PAD_ID:
+                break
+            if token == sep_id:
+                turns.append([])
+            else:
+                turns[-1].append(token)
+        rows.append([turn for turn in turns if turn] or [[]])
+    n = max(len(turns) for turns in rows)
+    width = max(len(turn) for turns in rows for turn in turns) + 1
+    out = torch.full((len(rows), n, width), PAD_ID, dtype=torch.long)  # (B, N, L)
+    for b, turns in enumerate(rows):
+        for k, turn in enumerate(turns, start=n - len(turns)):
+            out[b, k, : len(turn) + 1] = torch.tensor([*turn, EOS_ID])
+    return out.to(src.device)
+
+
+def dialogue_batch(contexts: Tensor, replies: Tensor) -> Tensor:
+    """Dialogues of context turns and a reply: (B, N, L) and (B, T) → (B, N + 1, max(L, T))."""
+    width = max(contexts.shape[2], replies.shape[1])
+    contexts = F.pad(contexts, (0, width - contexts.shape[2]), value=PAD_ID)
+    replies = F.pad(replies, (0, width - replies.shape[1]), value=PAD_ID)
+    return torch.cat([contexts, replies[:, None]], 1)
+
+
+class AdversarialDialogue(DialogueTrainer):
+    """REGS: adversarial training of a chat model against a hierarchical discriminator.
+
+    Args:
+        chat_model: The generator, initialised from an MLE model (trained in place).
+        discriminator: A (pretrained) discriminator; ``None`` builds one from
+            ``discriminator_config``.
+        discriminator_config: Sizes of a new discriminator; ``None`` takes the chat model's
+            vocabulary, embedding and hidden sizes. Its weights are drawn from a seed of
+            :attr:`~DialogueTrainer.generator`.
+        n_rollouts: Monte Carlo completions per reply prefix.
+        d_steps: Discriminator updates per iteration.
+        g_steps: Generator updates per iteration.
+        teacher_forcing: Follow every generator update by an MLE step on the human replies.
+        disc_lr: The discriminator's Adam learning rate.
+        temperature: Sampling temperature of the generator's replies and completions.
+        learning_rate: The generator's Adam learning rate.
+        grad_clip: Largest global gradient norm of a step (both networks).
+        batch_size: Pairs per discriminator or generator update.
+        seed: Seeds :attr:`~DialogueTrainer.generator`, the only source of randomness.
+        logger: An SB3 logger; ``None`` records nothing.
+    """
+
+    def __init__(
+        self,
+        *,
+        chat_model: ChatModel,
+        discriminator: HierarchicalDiscriminator | None = None,
+        discriminator_config: HierarchicalDiscriminatorConfig | None = None,
+        n_rollouts: int = 5,
+        d_steps: int = 1,
+        g_steps: int = 1,
+        teacher_forcing: bool = True,
+        disc_lr: float = 1e-3,
+        temperature: float = 1.0,
+        learning_rate: float = 1e-4,
+        grad_clip: float = 5.0,
+        batch_size: int = 64,
+        seed: int = 0,
+        logger: Logger | None = None,
+    ) -> None:
+        super().__init__(
+            chat_model=chat_model,
+            learning_rate=learning_rate,
+            grad_clip=grad_clip,
+            batch_size=batch_size,
+            seed=seed,
+            logger=logger,
+        )
+        if n_rollouts < 1:
+            raise ValueError(f"n_rollouts must be at least 1, got {n_rollouts}")
+        if d_steps < 0 or g_steps < 0:
+            raise ValueError(f"d_steps and g_steps must be non-negative, got {d_steps}, {g_steps}")
+        if disc_lr <= 0:
+            raise ValueError(f"disc_lr must be positive, got {disc_lr}")
+        if temperature <= 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
+        if discriminator is not None and discriminator_config is not None:
+            raise ValueError("pass a discriminator or a discriminator_config, not both")
+        self.sep_id = chat_model.vocabulary.stoi.get(TURN_SEPARATOR, SEP_ID)
+        vocab = self.model.config.vocab_size
+        if discriminator is None:
+            config = discriminator_config or HierarchicalDiscriminatorConfig(
+                vocab_size=vocab,
+                embedding_dim=self.model.config.embedding_dim,
+                hidden_dim=self.model.config.hidden_dim,
+                dialogue_hidden_dim=self.model.config.hidden_dim,
+            )
+            init_seed = int(
+                torch.randint(0, 2**62, (1,), generator=self.generator, device=self.device)
+            )
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(init_seed)
+                discriminator = HierarchicalDiscriminator(config)
+        if not isinstance(discriminator, HierarchicalDiscriminator):
+            raise TypeError(
+                f"discriminator must be a HierarchicalDiscriminator, got "
+                f"{type(discriminator).__name__}"
+            )
+        if discriminator.config.vocab_size != vocab:
+            raise ValueError(
+                f"the discriminator reads {discriminator.config.vocab_size} token ids, the chat "
+                f"model writes {vocab}"
+            )
+        self.discriminator = discriminator.to(self.device)
+        self.disc_optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=disc_lr)
+        self.n_rollouts = int(n_rollouts)
+        self.d_steps = int(d_steps)
+        self.g_steps = int(g_steps)
+        self.teacher_forcing = bool(teacher_forcing)
+        self.disc_lr = float(disc_lr)
+        self.temperature = float(temperature)
+        self.num_iterations = 0
+        """Adversarial iterations so far, over every ``train`` call."""
+
+    # --- the discriminator ---------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _disc_training(self) -> Iterator[None]:
+        """The discriminator in training mode, its dropout drawn from :attr:`generator`."""
+        disc = self.discriminator
+        was_training = disc.training
+        disc.train()
+        try:
+            if disc.config.dropout == 0.0:
+                yield
+                return
+            seed = int(torch.randint(0, 2**62, (1,), generator=self.generator, device=self.device))
+            devices = [self.device] if self.device.type == "cuda" else []
+            with torch.random.fork_rng(devices=devices):
+                torch.manual_seed(seed)
+                yield
+        finally:
+            disc.train(was_training)
+
+    def sample_replies(self, src: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """Replies (B, T) sampled from the generator at :attr:`temperature` (no gradients)."""
+        return self.chat_model.generate(
+            src,
+            decoding="sample",
+            temperature=self.temperature,
+            generator=self.generator if generator is None else generator,
+        ).tokens
+
+    def dialogues(self, src: Tensor, replies: Tensor) -> Tensor:
+        """The discriminator's input for contexts (B, S) and replies (B, T): (B, N + 1, L)."""
+        return dialogue_batch(split_turns(src, sep_id=self.sep_id), replies)
+
+    def discriminator_step(self, src: Tensor, tgt: Tensor) -> dict[str, float]:
+        """One update: human replies ``tgt`` labelled 1, replies sampled for ``src`` 0.
+
+        Returns:
+            ``disc_loss``, and ``disc_acc_human`` / ``disc_acc_machine``: the shares of human
+            and machine dialogues the discriminator classifies rightly (before the update).
+        """
+        fake = self.sample_replies(src)  # (B, T)
+        with self._disc_training():
+            real_logits = self.discriminator(self.dialogues(src, tgt))  # (B,)
+            fake_logits = self.discriminator(self.dialogues(src, fake))  # (B,)
+            loss = bce_discriminator_loss(real_logits, fake_logits)
+        self.disc_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.discriminator.parameters(), self.grad_clip)
+        self.disc_optimizer.step()
+        return {
+            "disc_loss": float(loss.detach()),
+            "disc_acc_human": float((real_logits > 0).float().mean()),
+            "disc_acc_machine": float((fake_logits < 0).float().mean()),
+        }
+
+    def pretrain_discriminator(self, src: Tensor, tgt: Tensor, *, steps: int) -> dict[str, float]:
+        """``steps`` discriminator updates on random batches of pairs, the generator fixed.
+
+        Returns:
+            The mean of the :meth:`discriminator_step` measures over the last 10 steps.
+        """
+        src, tgt = self._check_pairs(src, tgt, "discriminator data")
+        history = [self.discriminator_step(*self._batch(src, tgt)) for _ in range(steps)]
+        return _mean_stats(history[-10:])
+
+    @torch.no_grad()
+    def evaluate_discriminator(
+        self, src: Tensor, tgt: Tensor, *, seed: int = 0
+    ) -> dict[str, float]:
+        """Accuracy of the discriminator on ``(src, tgt)`` against fresh generator replies.
+
+        The replies are sampled from a generator seeded with ``seed``, not from the training
+        RNG.
+
+        Returns:
+            ``disc_acc_human``, ``disc_acc_machine``, ``disc_accuracy`` (their mean) and
+            ``reward_mean``, the mean probability of being human of the machine replies.
+        """
+        src, tgt = self._check_pairs(src, tgt)
+        generator = torch.Generator(device=self.device).manual_seed(seed)
+        fake = self.sample_replies(src, generator)
+        with evaluation_mode(self.discriminator):
+            real = self.discriminator(self.dialogues(src, tgt))  # (N,)
+            machine = self.discriminator(self.dialogues(src, fake))  # (N,)
+        human_acc = float((real > 0).float().mean())
+        machine_acc = float((machine < 0).float().mean())
+        return {
+            "disc_acc_human": human_acc,
+            "disc_acc_machine": machine_acc,
+            "disc_accuracy": (human_acc + machine_acc) / 2,
+            "reward_mean": float(torch.sigmoid(machine).mean()),
+        }
+
+    # --- the generator -------------------------------------------------------------------
+
+    @torch.no_grad()
+    def step_rewards(self, src: Tensor, replies: Tensor) -> Tensor:
+        """REGS: the reward of every prefix of each reply, by Monte Carlo search.
+
+        For ``t`` before a reply's last token, ``Q[b, t - 1]`` is the mean probability of
+        being human of :attr:`n_rollouts` completions of ``replies[b, :t]`` sampled from the
+        generator (:meth:`~lhyrl.nn.seq2seq.Seq2Seq.sample_continuations`, from
+        :attr:`generator`); at the last token (``<eos>``, or the last one of a reply cut at
+        the length limit) it is the probability of the whole reply; after it, 0.
+
+        Args:
+            src: (B, S) long contexts.
+            replies: (B, T) long replies in target form, each with at least one token.
+
+        Returns:
+            (B, T) rewards in [0, 1].
+        """
+        batch_size, width = replies.shape
+        lengths = (replies != PAD_ID).sum(1)  # (B,) tokens, eos included
+        if (lengths < 1).any():
+            raise ValueError("every reply needs at least one token")
+        contexts = split_turns(src, sep_id=self.sep_id)  # (B, N, L)
+        rewards = torch.zeros(batch_size, width, device=replies.device)  # (B, T)
+        max_len = max(width, self.chat_model.target_len)
+        with evaluation_mode(self.model), evaluation_mode(self.discriminator):
+            whole = self.discriminator.prob_human(dialogue_batch(contexts, replies))  # (B,)
+            rows = torch.arange(batch_size, device=replies.device)
+            rewards[rows, lengths - 1] = whole
+            for t in range(1, width):
+                alive = (lengths > t).nonzero().squeeze(1)  # (A,) prefixes y_1:t unfinished
+                if len(alive) == 0:
+                    break
+                repeat = alive.repeat_interleave(self.n_rollouts)  # (A * n,)
+                completed = self.model.sample_continuations(
+                    src[repeat],
+                    replies[repeat, :t],
+                    max_len=max_len,
+                    temperature=self.temperature,
+                    generator=self.generator,
+                ).tokens  # (A * n, T')
+                probs = self.discriminator.prob_human(dialogue_batch(contexts[repeat], completed))
+                rewards[alive, t - 1] = probs.view(len(alive), self.n_rollouts).mean(1)
+        return rewards
+
+    def generator_step(self, src: Tensor, tgt: Tensor) -> dict[str, float]:
+        """One REGS update on contexts ``src``, then (with teacher forcing) one MLE step on ``tgt``.
+
+        Returns:
+            ``pg_loss``, ``reward_mean`` (mean probability of being human of the sampled
+            replies), ``q_mean`` (mean REGS reward over their tokens) and ``mle_loss``.
+        """
+        replies = self.sample_replies(src)  # (B, T)
+        rewards = self.step_rewards(src, replies)  # (B, T)
+        real = replies != PAD_ID  # (B, T)
+        rows = torch.arange(len(replies), device=replies.device)  # (B,)
+        baseline = rewards[real].mean()
+        advantages = (rewards - baseline).masked_fill(~real, 0.0)  # (B, T)
+        with self.training_mode():
+            log_probs = self.model.token_log_probs(src, replies)  # (B, T), 0 at padding
+            loss = -(advantages * log_probs).sum(1).mean()
+        stats = {
+            "pg_loss": self.step(loss),
+            "reward_mean": float(rewards[rows, real.sum(1) - 1].mean()),
+            "q_mean": float(baseline),
+        }
+        if self.teacher_forcing:
+            with self.training_mode():
+                mle = self.model.loss(src, tgt)
+            stats["mle_loss"] = self.step(mle)
+        return stats
+
+    def _batch(self, src: Tensor, tgt: Tensor) -> tuple[Tensor, Tensor]:
+        """A batch of :attr:`batch_size` distinct pairs drawn from :attr:`generator`."""
+        index = torch.randperm(len(src), generator=self.generator, device=self.device)
+        index = index[: self.batch_size]
+        return src[index], tgt[index]
+
+    # --- training ------------------------------------------------------------------------
+
+    def train(
+        self,
+        src: Tensor,
+        tgt: Tensor,
+        *,
+        iterations: int,
+        validation: tuple[Tensor, Tensor] | None = None,
+        eval_every: int = 0,
+        sample_every: int = 10,
+        checkpoint_dir: str | os.PathLike[str] | None = None,
+        checkpoint_every: int = 10,
+    ) -> None:
+        """Run ``iterations`` adversarial iterations on human pairs ``(src, tgt)``.
+
+        Logs every iteration the means over its steps of ``train/disc_loss``,
+        ``train/disc_acc_human``, ``train/disc_acc_machine``, ``train/reward_mean``,
+        ``train/q_mean``, ``train/pg_loss`` and ``train/mle_loss``; every ``sample_every``
+        iterations greedy replies to a few contexts of ``validation`` (or ``src``) as text
+        (``samples/replies``); every ``eval_every`` iterations, with ``validation``, the
+        ``eval/*`` measures of :meth:`~DialogueTrainer.evaluate` and
+        :meth:`evaluate_discriminator`. After :meth:`~DialogueTrainer.resume`, ``iterations``
+        counts the whole run.
+
+        Args:
+            src: (N, S) long human contexts.
+            tgt: (N, T) long human replies.
+            iterations: Iterations to run.
+            validation: Held-out ``(src, tgt)``.
+            eval_every: Iterations between evaluations (0: never).
+            sample_every: Iterations between text samples (0: never).
+            checkpoint_dir: If given, a checkpoint goes there every ``checkpoint_every``
+                iterations and at the end.
+            checkpoint_every: Iterations between checkpoints.
+        """
+        if iterations < 0:
+            raise ValueError(f"iterations must be non-negative, got {iterations}")
+        if eval_every < 0 or sample_every < 0:
+            raise ValueError("eval_every and sample_every must be non-negative")
+        _check_checkpointing(checkpoint_every)
+        src, tgt = self._check_pairs(src, tgt, "training data")
+        if validation is not None:
+            validation = self._check_pairs(*validation, "validation")
+        self.log_hyperparameters()
+        progress = self._begin_progress(iteration=0)
+        while progress["iteration"] < iterations:
+            d_stats = [self.discriminator_step(*self._batch(src, tgt)) for _ in range(self.d_steps)]
+            g_stats = [self.generator_step(*self._batch(src, tgt)) for _ in range(self.g_steps)]
+            self.num_iterations += 1
+            progress["iteration"] += 1
+            for key, value in _mean_stats(d_stats + g_stats).items():
+                self.logger.record(f"train/{key}", value)
+            self.logger.record("train/iteration", self.num_iterations)
+            if sample_every and progress["iteration"] % sample_every == 0:
+                pairs = self.sample_texts((validation or (src, tgt))[0], 4)
+                text = "\n\n".join(f"{context} -> {reply}" for context, reply in pairs)
+                self.logger.record("samples/replies", text, exclude=_TEXT_ONLY)
+            if validation is not None and eval_every and progress["iteration"] % eval_every == 0:
+                measures = {
+                    **self.evaluate(*validation, log=False),
+                    **self.evaluate_discriminator(*validation, seed=self.seed),
+                }
+                for key, value in measures.items():
+                    self.logger.record(f"eval/{key}", value)
+            self.logger.dump(step=self.num_updates)
+            if checkpoint_dir is not None and progress["iteration"] % checkpoint_every == 0:
+                self.save_checkpoint(checkpoint_dir)
+        if checkpoint_dir is not None:
+            self.save_checkpoint(checkpoint_dir)
+
+    # --- files ---------------------------------------------------------------------------
+
+    def _hyperparameters(self) -> dict[str, Any]:
+        return {
+            **super()._hyperparameters(),
+            "discriminator": dataclasses.asdict(self.discriminator.config),
+            "n_rollouts": self.n_rollouts,
+            "d_steps": self.d_steps,
+            "g_steps": self.g_steps,
+            "teacher_forcing": self.teacher_forcing,
+            "disc_lr": self.disc_lr,
+            "temperature": self.temperature,
+        }
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {
+            "discriminator": {
+                k: v.detach().cpu() for k, v in self.discriminator.state_dict().items()
+            },
+            "disc_optimizer": self.disc_optimizer.state_dict(),
+            "num_iterations": self.num_iterations,
+        }
+
+    def _load_extra_state(self, state: dict[str, Any]) -> None:
+        expected = {"discriminator", "disc_optimizer", "num_iterations"}
+        if set(state) != expected:
+            raise ValueError(
+                f"the checkpoint's extra state holds {sorted(state)}, an AdversarialDialogue's "
+                f"{sorted(expected)}"
+            )
+        self.discriminator.load_state_dict(state["discriminator"])
+        try:
+            self.disc_optimizer.load_state_dict(state["disc_optimizer"])
+        except (ValueError, KeyError) as err:
+            raise ValueError(f"the saved discriminator optimizer does not fit: {err}") from err
+        self.num_iterations = int(state["num_iterations"])
+
+
+def _mean_stats(history: list[dict[str, float]]) -> dict[str, float]:
+    """The mean of each measure over a list of step results."""
+    keys = dict.fromkeys(k for stats in history for k in stats)
+    return {
+        key: sum(s[key] for s in history if key in s) / sum(key in s for s in history)
+        for key in keys
+    }
