@@ -6,7 +6,7 @@ Run::
 
 Both models are seq2seq with additive attention (embedding 64, LSTM 64 per direction,
 bidirectional encoder) trained by teacher-forced MLE (:class:`lhyrl.agents.DialogueMLE`) on
-the training split of ``DialogueData.load("english", seed=0, min_count=2, context_turns=1)``
+the training split of ``DialogueData.load("english", seed=0, min_count=1, context_turns=1)``
 (chatterbot-corpus English, split by conversation):
 
 - **forward**: context → reply, ``p(reply | context)``; the env's simulated user, and the
@@ -17,7 +17,7 @@ the training split of ``DialogueData.load("english", seed=0, min_count=2, contex
 Each trains for at most ``--max-epochs`` epochs; the epoch with the lowest validation NLL
 (per token) is kept, and training stops after ``--patience`` epochs without improvement.
 The models go to ``lhyrl/envs/dialogue/weights/english_{forward,backward}.pt`` (ChatModel
-files, float32) and the table to ``benchmarks/results/dialogue_user.md``.
+files, float16 weights) and the table to ``benchmarks/results/dialogue_user.md``.
 """
 
 from __future__ import annotations
@@ -53,6 +53,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=WEIGHTS)
+    p.add_argument(
+        "--min-count", type=int, default=1, help="vocabulary: tokens seen fewer times are <unk>"
+    )
     return p.parse_args(argv)
 
 
@@ -104,10 +107,10 @@ def train_one(
             break
     seconds = time.perf_counter() - start
     trainer.model.load_state_dict(best[2])
-    path = chat_model.save(args.out / f"english_{name}.pt")
+    path = chat_model.save(args.out / f"english_{name}.pt", half=True)
     reloaded = ChatModel.load(path)
     metrics = DialogueMLE(chat_model=reloaded, seed=args.seed).evaluate(*val, log=False)
-    assert abs(metrics["nll"] - best[0]) < 1e-4, (metrics["nll"], best[0])
+    assert abs(metrics["nll"] - best[0]) < 1e-2, (metrics["nll"], best[0])  # float16 weights
     samples = [(prompt, reloaded.reply([prompt], decoding="beam")) for prompt in PROMPTS]
     return {
         "name": name,
@@ -126,7 +129,7 @@ def train_one(
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     torch.set_num_threads(1)
-    data = DialogueData.load("english", seed=0, min_count=2, context_turns=1)
+    data = DialogueData.load("english", seed=0, min_count=args.min_count, context_turns=1)
     results = [
         train_one("forward", data, data.train, data.validation, args),
         train_one("backward", data, swap(data.train), swap(data.validation), args),
@@ -154,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         sample_lines += ["", f"{r['name']} (beam search, 4 beams):", ""]
         sample_lines += [f"- `{prompt}` → `{reply}`" for prompt, reply in r["samples"]]
     notes = f"""
-Data: `DialogueData.load("english", seed=0, min_count=2, context_turns=1)`:
+Data: `DialogueData.load("english", seed=0, min_count={args.min_count}, context_turns=1)`:
 {len(data.train)} training, {len(data.validation)} validation pairs, {len(data.vocabulary)}
 tokens; source and target length {SOURCE_LEN}. Model: `Seq2SeqConfig(embedding_dim=64,
 hidden_dim=64, attention="additive", dropout={args.dropout})`, bidirectional LSTM encoder.
@@ -164,8 +167,9 @@ Training: `DialogueMLE`, Adam lr {args.lr}, batch {args.batch_size}, gradient no
 (`<eos>` included) on the validation split; distinct-n, BLEU-4 (against each context's own
 reply, corpus level) and length are of the greedy replies. Wall time is the training loop's.
 The backward model reads a reply and scores the context (Li et al. 2016's semantic
-coherence). With `min_count=2` on this small corpus, {unknown:.1%} of the training replies'
-tokens are `<unk>`, so the models often say `<unk>` too.
+coherence). With `min_count={args.min_count}`, {unknown:.1%} of the training replies' tokens
+are `<unk>` (with `min_count=2`, 11.6% are, and the models learn to say `<unk>`); weights
+are stored as float16 to keep the files small.
 {chr(10).join(sample_lines)}
 """
     header = [

@@ -153,13 +153,21 @@ class ChatModel:
 
     # --- files -------------------------------------------------------------------------------
 
-    def to_dict(self) -> dict[str, Any]:
-        """The model as tensors and Python primitives (what :meth:`save` writes)."""
+    def to_dict(self, *, half: bool = False) -> dict[str, Any]:
+        """The model as tensors and Python primitives (what :meth:`save` writes).
+
+        Args:
+            half: Store floating-point weights as float16 (half the file; read back as
+                float32).
+        """
+        weights = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
+        if half:
+            weights = {k: v.half() if v.is_floating_point() else v for k, v in weights.items()}
         return {
             "format_version": CHAT_MODEL_FORMAT_VERSION,
             "kind": "chat_model",
             "config": dataclasses.asdict(self.model.config),
-            "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "state_dict": weights,
             "vocabulary": list(self.vocabulary.itos[len(SPECIAL_TOKENS) :]),
             "language": self.language,
             "source_len": self.source_len,
@@ -182,7 +190,12 @@ class ChatModel:
             )
         try:
             model = Seq2Seq(Seq2SeqConfig(**data["config"]))
-            model.load_state_dict(data["state_dict"])
+            weights = data["state_dict"]
+            if not isinstance(weights, dict):
+                raise TypeError("state_dict is not a mapping")
+            model.load_state_dict(
+                {k: v.float() if v.is_floating_point() else v for k, v in weights.items()}
+            )
             vocabulary = Vocabulary(data["vocabulary"])
         except (TypeError, ValueError, RuntimeError) as err:
             raise ChatModelError(
@@ -198,9 +211,9 @@ class ChatModel:
             int(data["context_turns"]),
         )
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the model to one file, atomically."""
-        data = self.to_dict()
+    def save(self, path: str | os.PathLike[str], *, half: bool = False) -> Path:
+        """Write the model to one file, atomically (``half``: float16 weights)."""
+        data = self.to_dict(half=half)
         return atomic_write(path, lambda tmp: torch.save(data, tmp))
 
     @classmethod
