@@ -470,11 +470,29 @@ class Run:
         """Whether a checkpoint of this run is there to resume from."""
         return self.args.resume is not None and (self.checkpoints / CHECKPOINT_FILE).is_file()
 
+    def trainer_kwargs(self) -> dict[str, Any]:
+        """The arguments of :class:`DialogueTrainer` that every algorithm takes from the run."""
+        return {
+            "chat_model": self.chat_model,
+            "learning_rate": self.args.lr,
+            "grad_clip": self.args.grad_clip,
+            "batch_size": self.args.batch_size,
+            "seed": self.args.seed,
+            "logger": self.logger,
+        }
+
     def evaluate_initial(self, trainer: DialogueTrainer) -> None:
         """Score and sample the starting model at step 0 (a fresh run only)."""
         if self.validation is not None:
             trainer.log_samples(self.validation[0])
             trainer.evaluate(*self.validation)  # dumps
+
+    def resume_or_evaluate(self, trainer: DialogueTrainer) -> None:
+        """Resume ``trainer`` from the run's checkpoint, or score the untrained model at step 0."""
+        if self.resuming:
+            trainer.resume(self.checkpoints)
+        else:
+            self.evaluate_initial(trainer)
 
 
 # ------------------------------------------------------------------------------ algorithms
@@ -483,18 +501,8 @@ class Run:
 def train_mle(run: Run) -> DialogueTrainer:
     """Teacher-forced maximum likelihood on the training pairs."""
     args = run.args
-    trainer = DialogueMLE(
-        chat_model=run.chat_model,
-        learning_rate=args.lr,
-        grad_clip=args.grad_clip,
-        batch_size=args.batch_size,
-        seed=args.seed,
-        logger=run.logger,
-    )
-    if run.resuming:
-        trainer.resume(run.checkpoints)
-    else:
-        run.evaluate_initial(trainer)  # the untrained model, at step 0
+    trainer = DialogueMLE(**run.trainer_kwargs())
+    run.resume_or_evaluate(trainer)
     trainer.train(
         *run.train,
         epochs=args.epochs,
@@ -513,23 +521,15 @@ def train_rl(run: Run) -> DialogueTrainer:
     envs = dialogue_envs(args, run.users, run.chat_model, args.dialogues_per_iteration, "train")
     try:
         trainer = DialoguePG(
-            chat_model=run.chat_model,
             envs=envs,
             gamma=args.gamma,
             baseline=args.baseline,
             mle_weight=args.mle_weight,
             entropy_coef=args.entropy_coef,
             temperature=args.temperature,
-            learning_rate=args.lr,
-            grad_clip=args.grad_clip,
-            batch_size=args.batch_size,
-            seed=args.seed,
-            logger=run.logger,
+            **run.trainer_kwargs(),
         )
-        if run.resuming:
-            trainer.resume(run.checkpoints)
-        else:
-            run.evaluate_initial(trainer)
+        run.resume_or_evaluate(trainer)
         trainer.train(
             args.iterations,
             mle_data=run.train,
@@ -550,18 +550,13 @@ def train_adversarial(run: Run) -> DialogueTrainer:
     """REGS (Li et al. 2017) on the training pairs, after pretraining the discriminator."""
     args = run.args
     trainer = AdversarialDialogue(
-        chat_model=run.chat_model,
         n_rollouts=args.n_rollouts,
         d_steps=args.d_steps,
         g_steps=args.g_steps,
         teacher_forcing=args.teacher_forcing,
         disc_lr=args.disc_lr,
         temperature=args.temperature,
-        learning_rate=args.lr,
-        grad_clip=args.grad_clip,
-        batch_size=args.batch_size,
-        seed=args.seed,
-        logger=run.logger,
+        **run.trainer_kwargs(),
     )
     src, tgt = run.train
     if run.resuming:

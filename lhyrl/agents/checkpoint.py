@@ -1,4 +1,4 @@
-"""File helpers shared by the agents: plain-data spaces, RNG states as tensors.
+"""File helpers shared by the agents: plain-data spaces, RNG states as tensors, checkpoints.
 
 Everything an agent writes to disk goes through this module so that every file holds only
 tensors and Python primitives (loadable with ``torch.load(weights_only=True)``) and is
@@ -7,8 +7,11 @@ replaced atomically: a reader sees either the old file or the new one, never hal
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-from collections.abc import Mapping
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,12 +21,17 @@ from lhyrl.data.spaces import space_from_description, space_to_description
 from lhyrl.files import atomic_write
 
 __all__ = [
+    "TrainProgress",
     "atomic_write",
     "begin_progress",
+    "check_checkpoint_every",
+    "check_same_settings",
     "decode_classes",
     "encode_classes",
     "numpy_rng_from_tensor",
     "numpy_rng_to_tensor",
+    "read_versioned_file",
+    "seeded_global_rng",
     "space_from_description",
     "space_to_description",
 ]
@@ -166,3 +174,140 @@ def begin_progress(pending: Mapping[str, int] | None, start: Mapping[str, int]) 
             "was it written by another train method?"
         )
     return dict(pending)
+
+
+class TrainProgress:
+    """The progress counters of a trainer's running ``train`` call, as checkpoints keep them.
+
+    A trainer sets ``self._progress = {}`` and ``self._pending_progress = None`` in its
+    constructor, counts :attr:`num_epochs`, and writes :meth:`save_checkpoint` (saving
+    ``self._progress``) and ``resume`` (ending with :meth:`_restore_progress`).
+    """
+
+    num_epochs: int
+    _progress: dict[str, int]
+    _pending_progress: dict[str, int] | None
+
+    def save_checkpoint(self, directory: str | os.PathLike[str]) -> Path:
+        """Write a checkpoint holding ``self._progress`` into ``directory``; subclasses write it."""
+        raise NotImplementedError
+
+    def _begin_progress(self, **start: int) -> dict[str, int]:
+        """Counters for a ``train`` call: the restored ones after ``resume``, else ``start``.
+
+        A ``train`` loop counts in the returned dict (it is what a checkpoint saves), so that
+        a resumed ``train`` with the same arguments does only the remaining work.
+        """
+        self._progress = begin_progress(self._pending_progress, start)
+        self._pending_progress = None
+        return self._progress
+
+    def _restore_progress(self, saved: Mapping[str, Any]) -> None:
+        """Keep a checkpoint's progress counters for the next :meth:`_begin_progress`."""
+        self._pending_progress = {k: int(v) for k, v in saved.items()}
+        self._progress = dict(self._pending_progress)
+
+    def _maybe_checkpoint(
+        self, checkpoint_dir: str | os.PathLike[str] | None, checkpoint_every: int
+    ) -> None:
+        """Checkpoint after an epoch if :attr:`num_epochs` is a multiple of ``checkpoint_every``."""
+        if checkpoint_dir is not None and self.num_epochs % checkpoint_every == 0:
+            self.save_checkpoint(checkpoint_dir)
+
+
+def check_checkpoint_every(checkpoint_every: int) -> None:
+    """Refuse a ``checkpoint_every`` below 1."""
+    if checkpoint_every < 1:
+        raise ValueError(f"checkpoint_every must be at least 1, got {checkpoint_every}")
+
+
+# --- trainer files -------------------------------------------------------------------------
+
+
+def read_versioned_file(
+    path: str | os.PathLike[str],
+    keys: tuple[str, ...],
+    *,
+    format_version: int,
+    unreadable: str,
+    kind: str,
+) -> dict[str, Any]:
+    """``torch.load(weights_only=True)`` a trainer file; check its entries and format version.
+
+    Args:
+        path: The file.
+        keys: Entries the file must hold (``"format_version"`` among them).
+        format_version: The version this lhyrl reads.
+        unreadable: Ends ``"{path} is not ..."`` when the file cannot be loaded
+            (e.g. ``"a readable lhyrl trainer file"``).
+        kind: Ends ``"{path} is not ..."`` when entries are missing
+            (e.g. ``"an lhyrl trainer file"``).
+
+    Returns:
+        The file's data.
+
+    Raises:
+        FileNotFoundError, IsADirectoryError, PermissionError: As ``torch.load`` raises them.
+        ValueError: If the file is unreadable, lacks an entry or has another format version.
+    """
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        raise
+    except Exception as err:
+        raise ValueError(f"{path} is not {unreadable}: {err}") from err
+    missing = [k for k in keys if not isinstance(data, dict) or k not in data]
+    if missing:
+        raise ValueError(f"{path} is not {kind}: it lacks {missing}")
+    if data["format_version"] != format_version:
+        raise ValueError(
+            f"{path} has format version {data['format_version']}; this lhyrl reads "
+            f"version {format_version}"
+        )
+    return dict(data)
+
+
+def check_same_settings(
+    path: str | os.PathLike[str],
+    ours: Mapping[str, Any],
+    theirs: Mapping[str, Any],
+    *,
+    what: str = "hyperparameters",
+) -> None:
+    """Refuse to resume a checkpoint written with other settings than the trainer's own.
+
+    Args:
+        path: The checkpoint (named in the message).
+        ours: The resuming trainer's settings (plain data).
+        theirs: The checkpoint's.
+        what: What the settings are called in the message.
+
+    Raises:
+        ValueError: Naming every setting that differs, with both values.
+    """
+    differ = sorted(k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k))
+    if differ:
+        detail = ", ".join(f"{k}: {theirs.get(k)!r} vs {ours.get(k)!r}" for k in differ)
+        raise ValueError(
+            f"{path} was written by a trainer with other {what} ({detail}); "
+            "build the trainer as the interrupted run did"
+        )
+
+
+# --- dropout drawn from a trainer's own RNG --------------------------------------------------
+
+
+@contextlib.contextmanager
+def seeded_global_rng(generator: torch.Generator, device: torch.device) -> Iterator[None]:
+    """Run a block whose draws from PyTorch's global RNG (dropout) come from ``generator``.
+
+    Dropout layers cannot take a :class:`torch.Generator`; inside this block the global RNG
+    (of the CPU, and of ``device`` if it is a GPU) is forked and seeded by one draw of
+    ``generator``, so training stays a function of the trainer's seed (and resumes exactly)
+    while the caller's global RNG is left as it was.
+    """
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=device))
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield

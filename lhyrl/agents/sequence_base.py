@@ -36,7 +36,14 @@ import torch
 from stable_baselines3.common.logger import Logger
 from torch import Tensor, nn
 
-from lhyrl.agents.checkpoint import begin_progress
+from lhyrl.agents.base import null_logger
+from lhyrl.agents.checkpoint import (
+    TrainProgress,
+    check_same_settings,
+    read_versioned_file,
+    seeded_global_rng,
+)
+from lhyrl.agents.checkpoint import check_checkpoint_every as _check_checkpointing
 from lhyrl.files import atomic_write
 from lhyrl.metrics.sequences import nll_oracle, nll_test
 from lhyrl.nn.recurrent import RecurrentConfig, SequenceGenerator, sample_categorical
@@ -62,10 +69,6 @@ _TEXT_ONLY = ("stdout", "log", "json", "csv")  # SB3 formats that should not pri
 TrainerT = TypeVar("TrainerT", bound="SequenceTrainer")
 
 
-def _null_logger() -> Logger:
-    return Logger(folder=None, output_formats=[])
-
-
 def _as_data(data: Tensor, seq_len: int, batch_size: int) -> Tensor:
     """Check real sequences: (N, T) long with T = ``seq_len`` and at least one full batch."""
     data = torch.as_tensor(data, dtype=torch.long)
@@ -78,34 +81,22 @@ def _as_data(data: Tensor, seq_len: int, batch_size: int) -> Tensor:
 
 def _read_trainer_file(path: str | os.PathLike[str], trainer_class: str) -> dict[str, Any]:
     """Read a trainer file or checkpoint (weights only) and check its header."""
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except (FileNotFoundError, IsADirectoryError, PermissionError):
-        raise
-    except Exception as err:
-        raise ValueError(f"{path} is not a readable lhyrl trainer file: {err}") from err
-    missing = [k for k in _FILE_KEYS if not isinstance(data, dict) or k not in data]
-    if missing:
-        raise ValueError(f"{path} is not an lhyrl trainer file: it lacks {missing}")
-    if data["format_version"] != SEQUENCE_FORMAT_VERSION:
-        raise ValueError(
-            f"{path} has format version {data['format_version']}; this lhyrl reads "
-            f"version {SEQUENCE_FORMAT_VERSION}"
-        )
+    data = read_versioned_file(
+        path,
+        _FILE_KEYS,
+        format_version=SEQUENCE_FORMAT_VERSION,
+        unreadable="a readable lhyrl trainer file",
+        kind="an lhyrl trainer file",
+    )
     if data["trainer_class"] != trainer_class:
         raise ValueError(
             f"{path} holds a {data['trainer_class']} trainer, not a {trainer_class}; load it "
             f"with {data['trainer_class']}.load"
         )
-    return dict(data)
+    return data
 
 
-def _check_checkpointing(checkpoint_every: int) -> None:
-    if checkpoint_every < 1:
-        raise ValueError(f"checkpoint_every must be at least 1, got {checkpoint_every}")
-
-
-class SequenceTrainer(abc.ABC):
+class SequenceTrainer(TrainProgress, abc.ABC):
     """Base of the trainers of a token generator: generator, RNG, logger, evaluation, files.
 
     Args:
@@ -164,7 +155,7 @@ class SequenceTrainer(abc.ABC):
         self.eval_samples = int(eval_samples)
         self.seed = int(seed)
         self.device = torch.device(device)
-        self.logger = logger if logger is not None else _null_logger()
+        self.logger = logger if logger is not None else null_logger()
         self.decode = decode
         self.oracle = oracle.to(self.device).eval() if oracle is not None else None
         self.rng = torch.Generator(device=self.device).manual_seed(self.seed)
@@ -204,10 +195,7 @@ class SequenceTrainer(abc.ABC):
         if not active:
             yield
             return
-        seed = int(torch.randint(0, 2**62, (1,), generator=self.rng, device=self.device))
-        devices = [self.device] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
+        with seeded_global_rng(self.rng, self.device):
             yield
 
     @property
@@ -442,16 +430,6 @@ class SequenceTrainer(abc.ABC):
 
     # --- checkpoints --------------------------------------------------------------------
 
-    def _begin_progress(self, **start: int) -> dict[str, int]:
-        """Counters for a ``train`` call: the restored ones after :meth:`resume`, else ``start``.
-
-        ``train`` loops count in the returned dict (it is what a checkpoint saves), so that a
-        resumed ``train`` with the same arguments does only the remaining work.
-        """
-        self._progress = begin_progress(self._pending_progress, start)
-        self._pending_progress = None
-        return self._progress
-
     def save_checkpoint(self, directory: str | os.PathLike[str]) -> Path:
         """Write ``directory/checkpoint.pt`` (atomically) for :meth:`resume`.
 
@@ -492,24 +470,9 @@ class SequenceTrainer(abc.ABC):
         if not isinstance(data.get("progress"), dict):
             raise ValueError(f"{path} is a trainer file without progress, not a checkpoint")
         ours = {**self._trainer_kwargs(), **self._configs()}
-        theirs = {**data["kwargs"], **data["configs"]}
-        differ = sorted(k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k))
-        if differ:
-            detail = ", ".join(f"{k}: {theirs.get(k)!r} vs {ours.get(k)!r}" for k in differ)
-            raise ValueError(
-                f"{path} was written by a trainer with other hyperparameters ({detail}); "
-                "build the trainer as the interrupted run did"
-            )
+        check_same_settings(path, ours, {**data["kwargs"], **data["configs"]})
         self._restore_state(data, path)
-        self._pending_progress = {k: int(v) for k, v in data["progress"].items()}
-        self._progress = dict(self._pending_progress)
-
-    def _maybe_checkpoint(
-        self, checkpoint_dir: str | os.PathLike[str] | None, checkpoint_every: int
-    ) -> None:
-        """Checkpoint after an epoch if :attr:`num_epochs` is a multiple of ``checkpoint_every``."""
-        if checkpoint_dir is not None and self.num_epochs % checkpoint_every == 0:
-            self.save_checkpoint(checkpoint_dir)
+        self._restore_progress(data["progress"])
 
 
 class MLE(SequenceTrainer):

@@ -111,21 +111,26 @@ class ChatModel:
         beam_size: int = 4,
         temperature: float = 1.0,
         generator: torch.Generator | None = None,
+        max_len: int | None = None,
     ) -> Decoded:
-        """Replies (B, T) to sources (B, S), without gradients, in evaluation mode."""
+        """Replies (B, T) to sources (B, S), without gradients, in evaluation mode.
+
+        ``max_len`` caps a reply's tokens (``eos`` included); ``None`` is :attr:`target_len`.
+        """
+        length = self.target_len if max_len is None else max_len
         training = self.model.training
         self.model.eval()
         try:
             with torch.no_grad():
                 if decoding == "greedy":
-                    return self.model.greedy(src, max_len=self.target_len)
+                    return self.model.greedy(src, max_len=length)
                 if decoding == "beam":
-                    return self.model.beam_search(src, beam_size=beam_size, max_len=self.target_len)
+                    return self.model.beam_search(src, beam_size=beam_size, max_len=length)
                 if decoding == "sample":
                     if generator is None:
                         raise ValueError("decoding='sample' needs a torch.Generator")
                     return self.model.sample(
-                        src, max_len=self.target_len, temperature=temperature, generator=generator
+                        src, max_len=length, temperature=temperature, generator=generator
                     )
                 raise ValueError(f"decoding must be 'greedy', 'beam' or 'sample', got {decoding!r}")
         finally:

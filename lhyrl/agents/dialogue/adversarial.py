@@ -22,10 +22,8 @@ turn separator ``<sep>`` (id 4); :func:`split_turns` cuts them back into turns.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
-from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -33,7 +31,8 @@ import torch.nn.functional as F  # noqa: N812
 from stable_baselines3.common.logger import Logger
 from torch import Tensor
 
-from lhyrl.agents.dialogue.base import _TEXT_ONLY, DialogueTrainer, _check_checkpointing
+from lhyrl.agents.checkpoint import check_checkpoint_every, seeded_global_rng
+from lhyrl.agents.dialogue.base import DialogueTrainer
 from lhyrl.agents.dialogue.rl import evaluation_mode
 from lhyrl.data.dialogue import SEP_ID, TURN_SEPARATOR
 from lhyrl.data.text import EOS_ID, PAD_ID
@@ -154,11 +153,7 @@ class AdversarialDialogue(DialogueTrainer):
                 hidden_dim=self.model.config.hidden_dim,
                 dialogue_hidden_dim=self.model.config.hidden_dim,
             )
-            init_seed = int(
-                torch.randint(0, 2**62, (1,), generator=self.generator, device=self.device)
-            )
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(init_seed)
+            with seeded_global_rng(self.generator, self.device):
                 discriminator = HierarchicalDiscriminator(config)
         if not isinstance(discriminator, HierarchicalDiscriminator):
             raise TypeError(
@@ -183,24 +178,6 @@ class AdversarialDialogue(DialogueTrainer):
 
     # --- the discriminator ---------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _disc_training(self) -> Iterator[None]:
-        """The discriminator in training mode, its dropout drawn from :attr:`generator`."""
-        disc = self.discriminator
-        was_training = disc.training
-        disc.train()
-        try:
-            if disc.config.dropout == 0.0:
-                yield
-                return
-            seed = int(torch.randint(0, 2**62, (1,), generator=self.generator, device=self.device))
-            devices = [self.device] if self.device.type == "cuda" else []
-            with torch.random.fork_rng(devices=devices):
-                torch.manual_seed(seed)
-                yield
-        finally:
-            disc.train(was_training)
-
     def sample_replies(self, src: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """Replies (B, T) sampled from the generator at :attr:`temperature` (no gradients)."""
         return self.chat_model.generate(
@@ -222,7 +199,7 @@ class AdversarialDialogue(DialogueTrainer):
             and machine dialogues the discriminator classifies rightly (before the update).
         """
         fake = self.sample_replies(src)  # (B, T)
-        with self._disc_training():
+        with self._module_training(self.discriminator, self.discriminator.config.dropout):
             real_logits = self.discriminator(self.dialogues(src, tgt))  # (B,)
             fake_logits = self.discriminator(self.dialogues(src, fake))  # (B,)
             loss = bce_discriminator_loss(real_logits, fake_logits)
@@ -393,36 +370,26 @@ class AdversarialDialogue(DialogueTrainer):
             raise ValueError(f"iterations must be non-negative, got {iterations}")
         if eval_every < 0 or sample_every < 0:
             raise ValueError("eval_every and sample_every must be non-negative")
-        _check_checkpointing(checkpoint_every)
+        check_checkpoint_every(checkpoint_every)
         src, tgt = self._check_pairs(src, tgt, "training data")
         if validation is not None:
             validation = self._check_pairs(*validation, "validation")
-        self.log_hyperparameters()
-        progress = self._begin_progress(iteration=0)
-        while progress["iteration"] < iterations:
+        for iteration in self._iterations(iterations, checkpoint_dir, checkpoint_every):
             d_stats = [self.discriminator_step(*self._batch(src, tgt)) for _ in range(self.d_steps)]
             g_stats = [self.generator_step(*self._batch(src, tgt)) for _ in range(self.g_steps)]
             self.num_iterations += 1
-            progress["iteration"] += 1
             for key, value in _mean_stats(d_stats + g_stats).items():
                 self.logger.record(f"train/{key}", value)
             self.logger.record("train/iteration", self.num_iterations)
-            if sample_every and progress["iteration"] % sample_every == 0:
-                pairs = self.sample_texts((validation or (src, tgt))[0], 4)
-                text = "\n\n".join(f"{context} -> {reply}" for context, reply in pairs)
-                self.logger.record("samples/replies", text, exclude=_TEXT_ONLY)
-            if validation is not None and eval_every and progress["iteration"] % eval_every == 0:
+            if sample_every and iteration % sample_every == 0:
+                self.log_samples((validation or (src, tgt))[0], 4)
+            if validation is not None and eval_every and iteration % eval_every == 0:
                 measures = {
                     **self.evaluate(*validation, log=False),
                     **self.evaluate_discriminator(*validation, seed=self.seed),
                 }
                 for key, value in measures.items():
                     self.logger.record(f"eval/{key}", value)
-            self.logger.dump(step=self.num_updates)
-            if checkpoint_dir is not None and progress["iteration"] % checkpoint_every == 0:
-                self.save_checkpoint(checkpoint_dir)
-        if checkpoint_dir is not None:
-            self.save_checkpoint(checkpoint_dir)
 
     # --- files ---------------------------------------------------------------------------
 

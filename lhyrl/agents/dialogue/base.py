@@ -41,7 +41,13 @@ import torch
 from stable_baselines3.common.logger import Logger
 from torch import Tensor, nn
 
-from lhyrl.agents.checkpoint import begin_progress
+from lhyrl.agents.base import null_logger
+from lhyrl.agents.checkpoint import (
+    TrainProgress,
+    check_same_settings,
+    read_versioned_file,
+    seeded_global_rng,
+)
 from lhyrl.data.text import EOS_ID, PAD_ID, Language, Vocabulary
 from lhyrl.files import atomic_write
 from lhyrl.metrics.sequences import distinct_n
@@ -75,10 +81,6 @@ _CHECKPOINT_KEYS = (
     "extra",
 )
 _TEXT_ONLY = ("stdout", "log", "json", "csv")  # SB3 formats that cannot show text summaries
-
-
-def _null_logger() -> Logger:
-    return Logger(folder=None, output_formats=[])
 
 
 def new_chat_model(
@@ -175,7 +177,7 @@ def _ngrams(tokens: Sequence[int], n: int) -> list[tuple[int, ...]]:
     return [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
 
 
-class DialogueTrainer:
+class DialogueTrainer(TrainProgress):
     """Base of the dialogue trainers: model, optimizer, RNG, evaluation, logging, checkpoints.
 
     Args:
@@ -211,7 +213,7 @@ class DialogueTrainer:
         self.grad_clip = float(grad_clip)
         self.batch_size = int(batch_size)
         self.seed = int(seed)
-        self.logger = logger if logger is not None else _null_logger()
+        self.logger = logger if logger is not None else null_logger()
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.learning_rate)
         self.generator = torch.Generator(device=self.device).manual_seed(self.seed)
         """The one source of randomness: shuffling, sampled replies, dropout."""
@@ -240,19 +242,22 @@ class DialogueTrainer:
         has no dropout), so training is a function of the seed and resumes exactly, while the
         caller's global RNG is left as it was. The model's mode is restored afterwards.
         """
-        was_training = self.model.training
-        self.model.train()
+        with self._module_training(self.model, self.model.config.dropout):
+            yield
+
+    @contextlib.contextmanager
+    def _module_training(self, module: nn.Module, dropout: float) -> Iterator[None]:
+        """:meth:`training_mode` for any module (e.g. a discriminator) of the given dropout."""
+        was_training = module.training
+        module.train()
         try:
-            if self.model.config.dropout == 0.0:
+            if dropout == 0.0:
                 yield
                 return
-            seed = int(torch.randint(0, 2**62, (1,), generator=self.generator, device=self.device))
-            devices = [self.device] if self.device.type == "cuda" else []
-            with torch.random.fork_rng(devices=devices):
-                torch.manual_seed(seed)
+            with seeded_global_rng(self.generator, self.device):
                 yield
         finally:
-            self.model.train(was_training)
+            module.train(was_training)
 
     def step(self, loss: Tensor) -> float:
         """One gradient step on ``loss``: zero the gradients, backpropagate, clip, update.
@@ -452,6 +457,30 @@ class DialogueTrainer:
         else:
             self.logger.dump(step=self.num_updates)
 
+    def _iterations(
+        self,
+        iterations: int,
+        checkpoint_dir: str | os.PathLike[str] | None,
+        checkpoint_every: int,
+    ) -> Iterator[int]:
+        """The loop of an iteration-counting ``train``: yields the numbers of the iterations to run.
+
+        Logs the hyperparameters once, then, after :meth:`~DialogueTrainer.resume`, starts from
+        the restored count. After each iteration (the body of the caller's ``for``) it counts
+        it, dumps the logger at :attr:`num_updates` and checkpoints every
+        ``checkpoint_every`` iterations; it checkpoints again at the end.
+        """
+        self.log_hyperparameters()
+        progress = self._begin_progress(iteration=0)
+        while progress["iteration"] < iterations:
+            yield progress["iteration"] + 1
+            progress["iteration"] += 1
+            self.logger.dump(step=self.num_updates)
+            if checkpoint_dir is not None and progress["iteration"] % checkpoint_every == 0:
+                self.save_checkpoint(checkpoint_dir)
+        if checkpoint_dir is not None:
+            self.save_checkpoint(checkpoint_dir)
+
     # --- files ---------------------------------------------------------------------------
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -469,16 +498,6 @@ class DialogueTrainer:
                 f"the checkpoint holds extra state {sorted(state)} that "
                 f"{type(self).__name__} does not read"
             )
-
-    def _begin_progress(self, **start: int) -> dict[str, int]:
-        """Counters for a ``train`` call: the restored ones after :meth:`resume`, else ``start``.
-
-        A ``train`` loop counts in the returned dict (it is what a checkpoint saves), so that
-        a resumed ``train`` with the same arguments does only the remaining work.
-        """
-        self._progress = begin_progress(self._pending_progress, start)
-        self._pending_progress = None
-        return self._progress
 
     def save_checkpoint(self, directory: str | os.PathLike[str]) -> Path:
         """Write ``directory/checkpoint.pt`` atomically, for :meth:`resume`.
@@ -523,32 +542,22 @@ class DialogueTrainer:
         path = Path(directory) / CHECKPOINT_FILE
         if not path.is_file():
             raise FileNotFoundError(f"no checkpoint to resume: {path} does not exist")
-        try:
-            data = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as err:
-            raise ValueError(f"{path} is not a readable checkpoint: {err}") from err
-        missing = [k for k in _CHECKPOINT_KEYS if not isinstance(data, dict) or k not in data]
-        if missing:
-            raise ValueError(f"{path} is not a dialogue-trainer checkpoint: it lacks {missing}")
-        if data["format_version"] != DIALOGUE_FORMAT_VERSION:
-            raise ValueError(
-                f"{path} has format version {data['format_version']}; this lhyrl reads "
-                f"version {DIALOGUE_FORMAT_VERSION}"
-            )
+        data = read_versioned_file(
+            path,
+            _CHECKPOINT_KEYS,
+            format_version=DIALOGUE_FORMAT_VERSION,
+            unreadable="a readable checkpoint",
+            kind="a dialogue-trainer checkpoint",
+        )
         ours_class = type(self).__name__
         if data["trainer_class"] != ours_class:
             raise ValueError(
                 f"{path} is a checkpoint of a {data['trainer_class']} trainer, not of a "
                 f"{ours_class}; resume it with {data['trainer_class']}"
             )
-        ours, theirs = self._hyperparameters(), dict(data["hyperparameters"])
-        differ = sorted(k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k))
-        if differ:
-            detail = ", ".join(f"{k}: {theirs.get(k)!r} vs {ours.get(k)!r}" for k in differ)
-            raise ValueError(
-                f"{path} was written by a trainer with other settings ({detail}); build the "
-                "trainer as the interrupted run did"
-            )
+        check_same_settings(
+            path, self._hyperparameters(), dict(data["hyperparameters"]), what="settings"
+        )
         try:
             saved = ChatModel.from_dict(data["chat_model"], where=str(path))
         except ChatModelError as err:
@@ -564,17 +573,4 @@ class DialogueTrainer:
         self.num_updates = int(data["counters"]["num_updates"])
         self.num_epochs = int(data["counters"]["num_epochs"])
         self._load_extra_state(dict(data["extra"]))
-        self._pending_progress = {k: int(v) for k, v in data["progress"].items()}
-        self._progress = dict(self._pending_progress)
-
-    def _maybe_checkpoint(
-        self, checkpoint_dir: str | os.PathLike[str] | None, checkpoint_every: int
-    ) -> None:
-        """Checkpoint after an epoch if :attr:`num_epochs` is a multiple of ``checkpoint_every``."""
-        if checkpoint_dir is not None and self.num_epochs % checkpoint_every == 0:
-            self.save_checkpoint(checkpoint_dir)
-
-
-def _check_checkpointing(checkpoint_every: int) -> None:
-    if checkpoint_every < 1:
-        raise ValueError(f"checkpoint_every must be at least 1, got {checkpoint_every}")
+        self._restore_progress(data["progress"])

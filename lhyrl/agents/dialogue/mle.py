@@ -10,7 +10,8 @@ import os
 
 from torch import Tensor
 
-from lhyrl.agents.dialogue.base import DialogueTrainer, _check_checkpointing
+from lhyrl.agents.checkpoint import check_checkpoint_every
+from lhyrl.agents.dialogue.base import DialogueTrainer
 
 __all__ = ["DialogueMLE"]
 
@@ -70,7 +71,7 @@ class DialogueMLE(DialogueTrainer):
             raise ValueError(f"epochs must be non-negative, got {epochs}")
         if eval_every < 0:
             raise ValueError(f"eval_every must be non-negative, got {eval_every}")
-        _check_checkpointing(checkpoint_every)
+        check_checkpoint_every(checkpoint_every)
         src, tgt = self._check_pairs(src, tgt, "training data")
         if validation is not None:
             validation = self._check_pairs(*validation, "validation")

@@ -36,7 +36,8 @@ from gymnasium import spaces
 from stable_baselines3.common.logger import Logger
 from torch import Tensor, nn
 
-from lhyrl.agents.dialogue.base import _TEXT_ONLY, DialogueTrainer, _check_checkpointing
+from lhyrl.agents.checkpoint import check_checkpoint_every
+from lhyrl.agents.dialogue.base import _TEXT_ONLY, DialogueTrainer
 from lhyrl.data.dialogue import TURN_SEPARATOR
 from lhyrl.data.text import EOS_ID, PAD_ID, UNK_ID
 from lhyrl.metrics.sequences import distinct_n
@@ -309,6 +310,14 @@ def _make_envs(envs: Sequence[EnvSource]) -> tuple[list[gym.Env[Any, Any]], bool
     return made, not all(isinstance(e, gym.Env) for e in envs)
 
 
+def _common_spaces(envs: Sequence[gym.Env[Any, Any]], vocab_size: int) -> tuple[int, int]:
+    """:func:`check_dialogue_spaces` of every env; their ``(K, L)``, which must agree."""
+    shapes = {check_dialogue_spaces(env, vocab_size) for env in envs}
+    if len(shapes) > 1:
+        raise ValueError(f"the envs' spaces differ: (K, L) = {sorted(shapes)}")
+    return shapes.pop()
+
+
 def _decoder(
     chat_model: ChatModel,
     decoding: Decoding,
@@ -317,17 +326,15 @@ def _decoder(
     beam_size: int,
     generator: torch.Generator,
 ) -> ReplyFn:
-    model = chat_model.model
-
     def reply(src: Tensor, max_len: int) -> Tensor:
-        with evaluation_mode(model):
-            if decoding == "greedy":
-                return model.greedy(src, max_len=max_len).tokens
-            if decoding == "beam":
-                return model.beam_search(src, beam_size=beam_size, max_len=max_len).tokens
-            return model.sample(
-                src, max_len=max_len, temperature=temperature, generator=generator
-            ).tokens
+        return chat_model.generate(
+            src,
+            decoding=decoding,
+            beam_size=beam_size,
+            temperature=temperature,
+            generator=generator,
+            max_len=max_len,
+        ).tokens
 
     return reply
 
@@ -374,10 +381,7 @@ def simulate(
         raise ValueError(f"decoding must be 'greedy', 'sample' or 'beam', got {decoding!r}")
     made, owned = _make_envs(envs)
     try:
-        vocab = chat_model.model.config.target_vocabulary
-        shapes = {check_dialogue_spaces(env, vocab) for env in made}
-        if len(shapes) > 1:
-            raise ValueError(f"the envs' spaces differ: (K, L) = {sorted(shapes)}")
+        _common_spaces(made, chat_model.model.config.target_vocabulary)
         device = next(chat_model.model.parameters()).device
         generator = torch.Generator(device=device).manual_seed(int(seed))
         reply = _decoder(
@@ -502,11 +506,7 @@ class DialoguePG(DialogueTrainer):
         if temperature <= 0:
             raise ValueError(f"temperature must be positive, got {temperature}")
         self.envs, self._owns_envs = _make_envs(envs)
-        vocab = self.model.config.target_vocabulary
-        shapes = {check_dialogue_spaces(env, vocab) for env in self.envs}
-        if len(shapes) > 1:
-            raise ValueError(f"the envs' spaces differ: (K, L) = {sorted(shapes)}")
-        self.context_shape: tuple[int, int] = shapes.pop()
+        self.context_shape = _common_spaces(self.envs, self.model.config.target_vocabulary)
         """``(K, L)`` of the envs' contexts."""
         self.gamma = float(gamma)
         self.baseline: Baseline = baseline
@@ -707,30 +707,22 @@ class DialoguePG(DialogueTrainer):
         ):
             if value < 0:
                 raise ValueError(f"{name} must be non-negative, got {value}")
-        _check_checkpointing(checkpoint_every)
+        check_checkpoint_every(checkpoint_every)
         if self.mle_weight > 0 and mle_data is None:
             raise ValueError("mle_weight > 0 needs train(mle_data=(src, tgt))")
         if mle_data is not None:
             mle_data = self._check_pairs(*mle_data, "mle_data")
         if validation is not None:
             validation = self._check_pairs(*validation, "validation")
-        self.log_hyperparameters()
-        progress = self._begin_progress(iteration=0)
-        while progress["iteration"] < iterations:
+        for iteration in self._iterations(iterations, checkpoint_dir, checkpoint_every):
             stats = self.train_iteration(mle_data)
-            progress["iteration"] += 1
             for key, value in stats.items():
                 self.logger.record(key, value)
-            if sample_every and progress["iteration"] % sample_every == 0:
+            if sample_every and iteration % sample_every == 0:
                 text = transcript_text(self.last_dialogues[0])
                 self.logger.record("samples/dialogues", text, exclude=_TEXT_ONLY)
-            if eval_every and progress["iteration"] % eval_every == 0:
+            if eval_every and iteration % eval_every == 0:
                 self._evaluate_dialogues(validation, eval_dialogues)
-            self.logger.dump(step=self.num_updates)
-            if checkpoint_dir is not None and progress["iteration"] % checkpoint_every == 0:
-                self.save_checkpoint(checkpoint_dir)
-        if checkpoint_dir is not None:
-            self.save_checkpoint(checkpoint_dir)
 
     def _evaluate_dialogues(
         self, validation: tuple[Tensor, Tensor] | None, eval_dialogues: int
