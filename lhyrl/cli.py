@@ -309,7 +309,11 @@ def make_adversarial(
         "logger": logger,
     }
     if config.algo == "airl":
-        return AIRL(state_only=config.state_only, **common)
+        return AIRL(
+            state_only=config.state_only,
+            generator_reward=config.airl_generator_reward,
+            **common,
+        )
     return GAIL(**common)
 
 

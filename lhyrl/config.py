@@ -112,6 +112,8 @@ class TrainConfig:
     """GAIL/AIRL: scale the learned reward by the running std of the generator's return."""
     disc_normalize_input: bool = False
     """GAIL/AIRL: standardize the discriminator's inputs by running statistics."""
+    airl_generator_reward: str = "logit"
+    """AIRL: generator reward, ``logit`` (log D - log(1 - D)) or ``softplus`` (-log(1 - D))."""
     absorb_horizon: int = 0
     """GAIL/AIRL: fixed-horizon generator episodes, absorbing after termination (0: off)."""
 
@@ -135,6 +137,11 @@ class TrainConfig:
         for name in ("total_timesteps", "n_envs", "gen_n_steps", "gen_batch_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.airl_generator_reward not in ("logit", "softplus"):
+            raise ConfigError(
+                "airl_generator_reward must be 'logit' or 'softplus', got "
+                f"{self.airl_generator_reward!r}"
+            )
         for name in ("gen_warmup_rounds", "absorb_horizon"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be at least 0, got {getattr(self, name)}")

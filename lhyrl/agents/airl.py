@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F  # noqa: N812
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.sac.policies import Actor, SACPolicy
 from torch import Tensor
@@ -15,13 +16,19 @@ from torch import Tensor
 from lhyrl.agents.adversarial import AdversarialTrainer
 from lhyrl.rewards.learned import RewardNet, ShapedRewardNet
 
+GENERATOR_REWARDS = ("logit", "softplus")
+"""The generator rewards AIRL offers (see :class:`AIRL`)."""
+
 
 class AIRL(AdversarialTrainer):
     """AIRL: ``D = exp(f) / (exp(f) + pi(a|s))`` with ``f(s, a, s') = g + gamma h(s') - h(s)``.
 
     The discriminator's logit is ``f(s, a, s') - log pi(a|s)`` under the current generator;
     the generator's reward is that logit too, ``log D - log(1 - D)`` (entropy-regularized RL
-    on ``f``).
+    on ``f``), or with ``generator_reward="softplus"`` the always-positive
+    ``-log(1 - D) = softplus(logit)``: on tasks whose episodes end early (Hopper), a reward
+    that is negative everywhere pays the generator for falling over at once, which a positive
+    one does not (the discriminator, and the recovered ``f`` and ``g``, are the same).
     After training, ``reward_net`` (the shaped ``f``) and ``reward_net.base`` (``g``) are
     rewards a fresh agent can be trained on (see :class:`~lhyrl.rewards.LearnedRewardWrapper`).
 
@@ -32,6 +39,8 @@ class AIRL(AdversarialTrainer):
         state_only: The default reward's ``g`` reads the state only.
         reward_hidden_sizes: Hidden widths of ``g`` and ``h`` in the default reward.
         spectral_norm: Spectral normalisation in the default reward.
+        generator_reward: ``"logit"`` (AIRL's ``log D - log(1 - D)``) or ``"softplus"``
+            (``-log(1 - D)``).
         normalize_input: Standardize the default network's inputs by running statistics.
         **kwargs: Everything else goes to :class:`~lhyrl.agents.adversarial.AdversarialTrainer`.
 
@@ -48,8 +57,14 @@ class AIRL(AdversarialTrainer):
         reward_hidden_sizes: tuple[int, ...] = (64, 64),
         spectral_norm: bool = False,
         normalize_input: bool = False,
+        generator_reward: str = "logit",
         **kwargs: Any,
     ) -> None:
+        if generator_reward not in GENERATOR_REWARDS:
+            raise ValueError(
+                f"generator_reward must be one of {GENERATOR_REWARDS}; got {generator_reward!r}"
+            )
+        self.generator_reward = generator_reward
         if reward_net is None:
             venv = kwargs["venv"]
             gen_kwargs = kwargs.get("gen_kwargs") or {}
@@ -100,5 +115,5 @@ class AIRL(AdversarialTrainer):
         return f - self.log_policy_prob(obs, acts)
 
     def reward_from_logits(self, logits: Tensor) -> Tensor:
-        """The generator's reward is the logit, ``log D - log(1 - D) = f - log pi(a|s)``."""
-        return logits
+        """The logit ``log D - log(1 - D) = f - log pi(a|s)``, or ``softplus`` of it."""
+        return F.softplus(logits) if self.generator_reward == "softplus" else logits

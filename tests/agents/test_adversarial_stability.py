@@ -136,3 +136,28 @@ def test_bad_stabilizer_settings_are_refused(demos: Demonstrations) -> None:
         _trainer(GAIL, demos, gen_warmup_rounds=-1)
     with pytest.raises(ConfigError, match="absorb_horizon"):
         make_config({"algo": "gail", "env": "CartPole-v1", "demos": "x", "absorb_horizon": -5})
+
+
+def test_airl_softplus_generator_reward_is_positive_and_keeps_the_discriminator(
+    demos: Demonstrations,
+) -> None:
+    logit = _trainer(AIRL, demos, state_only=True)
+    softplus = _trainer(AIRL, demos, state_only=True, generator_reward="softplus")
+    logits = torch.linspace(-8.0, 8.0, 17)
+    torch.testing.assert_close(logit.reward_from_logits(logits), logits)
+    rewards = softplus.reward_from_logits(logits)
+    assert torch.all(rewards > 0)
+    torch.testing.assert_close(rewards, -torch.log1p(-torch.sigmoid(logits)), rtol=1e-4, atol=1e-4)
+    # The same seed builds the same discriminator: only the generator's reward differs.
+    for a, b in zip(
+        logit.reward_net.state_dict().values(),
+        softplus.reward_net.state_dict().values(),
+        strict=True,
+    ):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="generator_reward"):
+        _trainer(AIRL, demos, generator_reward="exp")
+    with pytest.raises(ConfigError, match="airl_generator_reward"):
+        make_config(
+            {"algo": "airl", "env": "CartPole-v1", "demos": "x", "airl_generator_reward": "exp"}
+        )
