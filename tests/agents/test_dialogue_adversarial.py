@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 import torch
-from stable_baselines3.common.logger import KVWriter, Logger
+from log_recorder import Recorder
+from stable_baselines3.common.logger import Logger
 
 from lhyrl.agents import AdversarialDialogue
 from lhyrl.agents.dialogue import new_chat_model
@@ -113,19 +114,6 @@ def test_regs_raises_the_generators_reward_against_a_fixed_discriminator(pretrai
     gan.train(*TRAIN, iterations=10)
     end = gan.evaluate_discriminator(*HELD_OUT)["reward_mean"]
     assert start < 0.35 and end > start + 0.2, (start, end)
-
-
-class Recorder(KVWriter):
-    """Keeps every dump of an SB3 logger."""
-
-    def __init__(self) -> None:
-        self.dumps: list[dict[str, Any]] = []
-
-    def write(self, key_values: dict[str, Any], key_excluded: Any, step: int = 0) -> None:
-        self.dumps.append(dict(key_values))
-
-    def close(self) -> None:
-        pass
 
 
 def test_teacher_forcing_keeps_the_generator_close_to_human_replies():

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 from gymnasium import spaces
-from stable_baselines3.common.logger import KVWriter, Logger
+from log_recorder import Recorder
+from stable_baselines3.common.logger import Logger
 from torch import Tensor, nn
 
 from lhyrl.agents import DialoguePG
@@ -104,19 +105,6 @@ def agent(vocabulary: Vocabulary, *, dropout: float = 0.0, context_turns: int = 
         context_turns=context_turns,
         seed=0,
     )
-
-
-class Recorder(KVWriter):
-    """Keeps every dump of an SB3 logger."""
-
-    def __init__(self) -> None:
-        self.dumps: list[dict[str, Any]] = []
-
-    def write(self, key_values: dict[str, Any], key_excluded: Any, step: int = 0) -> None:
-        self.dumps.append(dict(key_values))
-
-    def close(self) -> None:
-        pass
 
 
 def test_sources_from_contexts_match_the_chat_model_encoding(vocabulary: Vocabulary):
