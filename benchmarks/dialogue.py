@@ -332,11 +332,19 @@ def score(
     sim = simulate(bot, envs, args.dialogues, decoding="greedy", seed=args.seed)
     for env in envs:
         env.close()
+    # Li et al.'s simulation proper: the bot talks with itself (both agents are the model).
+    envs = dialogue_envs(args.eval_envs, "test", args.max_turns, bot, backward)
+    self_play = simulate(bot, envs, args.dialogues, decoding="greedy", seed=args.seed)
+    for env in envs:
+        env.close()
     test = data.encode("test", source_len=bot.source_len, target_len=bot.target_len)
     pairs = DialogueMLE(chat_model=bot, seed=args.seed).evaluate(*test, log=False)
     result = {
         "name": name,
-        "dialogue_length": sim["dialogue_length"],
+        "dialogue_length": self_play["dialogue_length"],
+        "self_play_end_reasons": self_play["end_reasons"],
+        "self_play_samples": self_play["transcripts"][:3],
+        "user_dialogue_length": sim["dialogue_length"],
         "dialogue_turns": sim["dialogue_turns"],
         "agent_turns": sim["agent_turns"],
         "end_reasons": sim["end_reasons"],
@@ -460,11 +468,11 @@ def write(
     )
     detail = "\n".join(
         [
-            "| bot | agent turns | end reasons | reply tokens | test NLL | simulation distinct-2 "
-            "| ease / flow / coherence |",
-            "|---|---|---|---|---|---|---|",
+            "| bot | length with the shipped user | agent turns | end reasons | reply tokens "
+            "| test NLL | simulation distinct-2 | ease / flow / coherence |",
+            "|---|---|---|---|---|---|---|---|",
             *(
-                f"| {r['name']} | {r['agent_turns']:.2f} | "
+                f"| {r['name']} | {r['user_dialogue_length']:.2f} | {r['agent_turns']:.2f} | "
                 + ", ".join(f"{k} {v}" for k, v in sorted(r["end_reasons"].items()))
                 + f" | {r['reply_length']:.1f} | {r['test_nll']:.3f} | "
                 f"{r['sim_distinct_2']:.4f} | "
@@ -496,13 +504,17 @@ Data: `DialogueData.load("english", seed=0, min_count={min_count}, context_turns
 {len(data.train)} training / {len(data.validation)} validation / {len(data.test)} test pairs.
 
 Simulation: every bot holds {args.dialogues} dialogues with `lhyrl/Dialogue-v0`
-(`split="test"`: openings drawn from the test split's turns; the user is the shipped
-`english_forward.pt`, greedy; at most {args.max_turns} agent turns, so at most
-{2 * args.max_turns} turns), the bot decoding greedily (Li et al.'s simulation), with the
-same seed ({args.seed}), hence the same openings, for every bot. A dialogue ends when a
-turn of either speaker is dull (one of Li et al.'s dull replies, or no word) or repeats an
-earlier turn. **dialogue length** is the mean number of turns before that turn, the opening
-included (`simulate`'s `dialogue_length`); distinct-1/2 are distinct n-grams over all
+(`split="test"`: openings drawn from the test split's turns; at most {args.max_turns} agent
+turns, so at most {2 * args.max_turns} turns), decoding greedily, with the same seed
+({args.seed}), hence the same openings, for every bot; twice: once talking with itself (the
+env's user is the bot: Li et al.'s simulation, where both agents are the model), once with
+the shipped `english_forward.pt` as the user (the MLE bot is that model, so for it the two
+coincide). A dialogue ends when a turn of either speaker is dull (one of Li et al.'s dull
+replies, or no word) or repeats an earlier turn. **dialogue length** is the mean number of
+turns before that turn, the opening included (`simulate`'s `dialogue_length`), in
+self-play; the length with the shipped user, the end reasons, the reward terms, the
+simulation distinct-2 and the sample dialogues below are those of the dialogues with the
+shipped user; distinct-1/2 are distinct n-grams over all
 n-grams of the bot's greedy replies to the {len(data.test)} test contexts (Li et al.'s
 diversity measure, the same contexts for every bot); **mean Li-2016 reward** is the mean reward
 of a bot turn, 0.25 ease of answering + 0.25 information flow + 0.5 semantic coherence (the
