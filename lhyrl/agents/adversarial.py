@@ -250,9 +250,11 @@ class AdversarialTrainer(abc.ABC):
         gen_venv: VecEnv = self.wrapped_venv
         self.reward_normalizer: VecNormalize | None = None
         if normalize_reward:
-            gamma = getattr(gen_algo, "gamma", (gen_kwargs or {}).get("gamma", 0.99))
             self.reward_normalizer = VecNormalize(
-                self.wrapped_venv, norm_obs=False, norm_reward=True, gamma=gamma
+                self.wrapped_venv,
+                norm_obs=False,
+                norm_reward=True,
+                gamma=generator_gamma(gen_algo, gen_kwargs),
             )
             gen_venv = self.reward_normalizer
         if gen_algo is None:
@@ -399,22 +401,27 @@ class AdversarialTrainer(abc.ABC):
         for _ in range(self.n_disc_updates_per_round):
             expert_idx = self.np_rng.integers(len(self.expert), size=self.demo_batch_size)
             gen_idx = self.np_rng.integers(len(gen[0]), size=self.demo_batch_size)
-            if self.reward_net.normalize_input:
-                self.reward_net.update_input_normalization(
-                    self.expert.obs[expert_idx],
-                    self.expert.acts[expert_idx],
-                    self.expert.next_obs[expert_idx],
-                )
-                self.reward_net.update_input_normalization(
-                    gen[0][gen_idx], gen[1][gen_idx], gen[2][gen_idx]
-                )
-            real = self._batch(
+            real_raw = self.reward_net.raw_features(
                 self.expert.obs[expert_idx],
                 self.expert.acts[expert_idx],
                 self.expert.next_obs[expert_idx],
+            )  # (B, D)
+            fake_raw = self.reward_net.raw_features(*(column[gen_idx] for column in gen[:3]))
+            if self.reward_net.normalize_input:
+                self.reward_net.update_normalization_from_raw(real_raw)
+                self.reward_net.update_normalization_from_raw(fake_raw)
+            real = self._batch(
+                self.expert.obs[expert_idx],
+                self.expert.acts[expert_idx],
                 self.expert.terminal[expert_idx],
+                self.reward_net.normalize_features(real_raw),
             )
-            fake = self._batch(*(column[gen_idx] for column in gen))
+            fake = self._batch(
+                gen[0][gen_idx],
+                gen[1][gen_idx],
+                gen[3][gen_idx],
+                self.reward_net.normalize_features(fake_raw),
+            )
             noise = self.input_noise * noise_scale
             if noise > 0:
                 real["features"] = real["features"] + noise * self._randn(real["features"])
@@ -504,10 +511,10 @@ class AdversarialTrainer(abc.ABC):
         return torch.randn(like.shape, generator=self.torch_rng).to(like.device)
 
     def _batch(
-        self, obs: np.ndarray, acts: np.ndarray, next_obs: np.ndarray, terminal: np.ndarray
+        self, obs: np.ndarray, acts: np.ndarray, terminal: np.ndarray, features: Tensor
     ) -> dict[str, Any]:
         return {
-            "features": self.reward_net.features(obs, acts, next_obs),  # (B, D)
+            "features": features,  # (B, D)
             "terminal": torch.as_tensor(terminal, device=self.device).float(),  # (B,)
             "obs": obs,
             "acts": acts,
@@ -523,7 +530,7 @@ class AdversarialTrainer(abc.ABC):
         self, obs: np.ndarray, acts: np.ndarray, next_obs: np.ndarray, terminal: np.ndarray
     ) -> np.ndarray:
         self.reward_net.eval()
-        batch = self._batch(obs, acts, next_obs, terminal)
+        batch = self._batch(obs, acts, terminal, self.reward_net.features(obs, acts, next_obs))
         rewards = self.reward_from_logits(self._logits(batch)).cpu().numpy()
         self._learned_rewards.extend(rewards.tolist())
         return rewards.astype(np.float32)
@@ -599,6 +606,11 @@ class AdversarialTrainer(abc.ABC):
             )
         if self.reward_normalizer is not None:
             _load_rms_state(self.reward_normalizer, data["reward_norm"])
+
+
+def generator_gamma(gen_algo: BaseAlgorithm | None, gen_kwargs: Mapping[str, Any] | None) -> float:
+    """The generator's discount: ``gen_algo.gamma``, else ``gen_kwargs["gamma"]``, else 0.99."""
+    return float(getattr(gen_algo, "gamma", (gen_kwargs or {}).get("gamma", 0.99)))
 
 
 def _rms_state(normalizer: VecNormalize) -> dict[str, Tensor]:

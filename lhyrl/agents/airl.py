@@ -13,7 +13,7 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.sac.policies import Actor, SACPolicy
 from torch import Tensor
 
-from lhyrl.agents.adversarial import AdversarialTrainer
+from lhyrl.agents.adversarial import AdversarialTrainer, generator_gamma
 from lhyrl.rewards.learned import RewardNet, ShapedRewardNet
 
 GENERATOR_REWARDS = ("logit", "softplus")
@@ -67,9 +67,7 @@ class AIRL(AdversarialTrainer):
         self.generator_reward = generator_reward
         if reward_net is None:
             venv = kwargs["venv"]
-            gen_kwargs = kwargs.get("gen_kwargs") or {}
-            gen_algo = kwargs.get("gen_algo")
-            gamma = getattr(gen_algo, "gamma", gen_kwargs.get("gamma", 0.99))
+            gamma = generator_gamma(kwargs.get("gen_algo"), kwargs.get("gen_kwargs"))
             reward_net = partial(
                 ShapedRewardNet,
                 observation_space=venv.observation_space,

@@ -306,6 +306,11 @@ class TokenizedPair:
     reply: tuple[str, ...]
 
 
+def join_turns(turns: Sequence[Sequence[str]]) -> list[str]:
+    """The tokens of tokenized turns, consecutive turns separated by :data:`TURN_SEPARATOR`."""
+    return [token for turn in turns for token in (TURN_SEPARATOR, *turn)][1:]
+
+
 def tokenize_pairs(pairs: Sequence[DialoguePair], language: Language) -> list[TokenizedPair]:
     """Tokenize pairs with :func:`lhyrl.data.text.tokenize`; pairs with an empty side are dropped.
 
@@ -314,7 +319,7 @@ def tokenize_pairs(pairs: Sequence[DialoguePair], language: Language) -> list[To
     out = []
     for pair in pairs:
         turns = [t for t in (tokenize(turn, language) for turn in pair.context) if t]
-        context = [token for turn in turns for token in (TURN_SEPARATOR, *turn)][1:]
+        context = join_turns(turns)
         reply = tokenize(pair.reply, language)
         if context and reply:
             out.append(TokenizedPair(tuple(context), tuple(reply)))
@@ -489,6 +494,7 @@ __all__ = [
     "dialogue_pairs",
     "encode_pairs",
     "encode_sources",
+    "join_turns",
     "load_conversations",
     "split_conversations",
     "tokenize_pairs",

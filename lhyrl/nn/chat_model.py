@@ -21,7 +21,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
-from lhyrl.data.dialogue import TURN_SEPARATOR, encode_sources
+from lhyrl.data.dialogue import encode_sources, join_turns
 from lhyrl.data.text import SPECIAL_TOKENS, UNK_ID, Language, Vocabulary, detokenize, tokenize
 from lhyrl.files import atomic_write
 from lhyrl.nn.seq2seq import Decoded, Seq2Seq, Seq2SeqConfig
@@ -89,9 +89,7 @@ class ChatModel:
         context is a single ``<unk>``, so that any input gets a reply.
         """
         tokenized = [t for t in (tokenize(turn, self.language) for turn in turns) if t]
-        tokenized = tokenized[-self.context_turns :]
-        tokens = [tok for turn in tokenized for tok in (TURN_SEPARATOR, *turn)][1:]
-        return tokens or [_UNKNOWN]
+        return join_turns(tokenized[-self.context_turns :]) or [_UNKNOWN]
 
     def encode_contexts(self, contexts: Sequence[Sequence[str]]) -> Tensor:
         """Sources (N, S) long for text contexts, each a list of turns, oldest first."""

@@ -123,16 +123,23 @@ class RewardNet(nn.Module):
 
     def features(self, obs: Any, acts: Any, next_obs: Any) -> Tensor:
         """:meth:`raw_features`, standardized when ``normalize_input`` is on: ``(B, D)``."""
-        raw = self.raw_features(obs, acts, next_obs)  # (B, D)
+        return self.normalize_features(self.raw_features(obs, acts, next_obs))
+
+    def normalize_features(self, raw: Tensor) -> Tensor:
+        """Raw features ``(B, D)`` standardized by the running statistics (when they are on)."""
         if not self.normalize_input or float(self.input_count) == 0.0:
             return raw
         std = (self.input_var + 1e-8).sqrt().to(raw.dtype)  # (D,)
         return ((raw - self.input_mean.to(raw.dtype)) / std).clamp(-10.0, 10.0)
 
-    @torch.no_grad()
     def update_input_normalization(self, obs: Any, acts: Any, next_obs: Any) -> None:
         """Merge a batch of transitions into the running mean and variance of the features."""
-        raw = self.raw_features(obs, acts, next_obs).double()  # (B, D)
+        self.update_normalization_from_raw(self.raw_features(obs, acts, next_obs))
+
+    @torch.no_grad()
+    def update_normalization_from_raw(self, raw: Tensor) -> None:
+        """Merge raw features ``(B, D)`` into the running mean and variance."""
+        raw = raw.double()
         n = float(len(raw))
         if n == 0:
             return
