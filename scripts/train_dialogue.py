@@ -21,7 +21,7 @@ Run::
   iterations holds ``--dialogues-per-iteration`` dialogues with ``lhyrl/Dialogue-v0``'s
   simulated user (openings of the training split, at most ``--max-turns`` agent turns),
   rewarded by ``--reward-weights`` (ease of answering, information flow, semantic coherence),
-  and takes one step of REINFORCE (``--gamma``, a per-turn baseline, ``--entropy-coef``) plus
+  and takes one step of REINFORCE (``--gamma``, ``--baseline``, ``--entropy-coef``) plus
   ``--mle-weight`` times teacher-forced MLE on the training pairs. The env reads and writes
   one vocabulary, its user's: the simulated user is the shipped English model unless
   ``--user-model`` (and, for the semantic-coherence reward, ``--backward-model``, a reply →
@@ -198,7 +198,12 @@ def _parser() -> argparse.ArgumentParser:
     add("--mle-weight", type=float, default=0.5, help="weight of the teacher-forced MLE term")
     add("--entropy-coef", type=float, default=0.0, help="weight of the entropy bonus")
     add("--gamma", type=float, default=1.0, help="discount over the agent's turns")
-    add("--baseline", choices=["turn", "mean"], default="turn", help="per turn index or one")
+    add(
+        "--baseline",
+        choices=["turn", "mean", "greedy"],
+        default="turn",
+        help="per turn index, one, or the greedy reply's reward (self-critical; --gamma 0)",
+    )
 
     adversarial = p.add_argument_group("adversarial (REGS, Li et al. 2017)")
     add = adversarial.add_argument
@@ -261,6 +266,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         p.error(f"--run-dir {args.run_dir} holds a run already; finish it with --resume")
     if args.algo == "mle" and args.init is not None:
         p.error("--init is the starting model of --algo rl and adversarial; mle starts anew")
+    if args.baseline == "greedy" and args.gamma != 0:
+        p.error(f"--baseline greedy (one turn's greedy reply) needs --gamma 0, not {args.gamma}")
     for name, least in (
         ("iterations", 0),
         ("epochs", 0),

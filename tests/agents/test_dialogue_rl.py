@@ -308,3 +308,43 @@ def test_mismatched_spaces_are_refused_with_clear_errors(vocabulary, make_env):
     mixed = [make_env(), SpacesEnv(dialogue_spaces(3, LENGTH), spaces.Discrete(vocab))]
     with pytest.raises(ValueError, match="spaces differ"):
         DialoguePG(chat_model=agent(vocabulary), envs=mixed)
+
+
+def test_self_critical_baseline_is_the_greedy_replys_reward(vocabulary, make_env):
+    chat = agent(vocabulary)
+    trainer = DialoguePG(chat_model=chat, envs=[make_env] * N_ENVS, gamma=0.0, baseline="greedy")
+    records = trainer.collect()
+    pizza = vocabulary.stoi["pizza"]
+    first = torch.stack([r.sources[0] for r in records])  # (N, S)
+    greedy = chat.generate(first, decoding="greedy", max_len=LENGTH).tokens  # (N, T)
+    for record, reply in zip(records, greedy, strict=True):
+        assert len(record.baseline_rewards) == record.agent_turns
+        # The judge's reward: 1 iff the reply says "pizza" (before its <eos>).
+        tokens = reply.tolist()
+        said = tokens[: tokens.index(EOS_ID)] if EOS_ID in tokens else tokens
+        assert record.baseline_rewards[0] == float(pizza in said)
+
+
+def test_self_critical_training_raises_the_greedy_replys_reward(vocabulary, make_env):
+    chat = agent(vocabulary)
+    before = simulate(chat, [make_env] * N_ENVS, 32, decoding="greedy", seed=1)
+    trainer = DialoguePG(
+        chat_model=chat,
+        envs=[make_env] * N_ENVS,
+        gamma=0.0,
+        baseline="greedy",
+        learning_rate=1e-2,
+        seed=0,
+    )
+    trainer.train(15)
+    after = trainer.simulate(32, decoding="greedy", seed=1)
+    assert before["reward_total"] < 0.4
+    assert after["reward_total"] > before["reward_total"] + 0.4, (before, after)
+
+
+def test_self_critical_baseline_needs_gamma_0_and_envs_that_score_replies(vocabulary, make_env):
+    with pytest.raises(ValueError, match="gamma=0"):
+        DialoguePG(chat_model=agent(vocabulary), envs=[make_env], gamma=0.9, baseline="greedy")
+    echo = EchoEnv(len(vocabulary))
+    with pytest.raises(ValueError, match="score_reply"):
+        DialoguePG(chat_model=agent(vocabulary), envs=[echo], gamma=0.0, baseline="greedy")

@@ -180,6 +180,9 @@ def test_rl_refuses_an_init_model_of_another_vocabulary(script: ModuleType, tmp_
         script.main([*RL, "--language", "chinese", "--run-dir", str(run_dir)])
     with pytest.raises(SystemExit):  # --resume changes nothing but the run's length
         script.main(["--resume", str(mle_dir), "--lr", "1.0"])
+    with pytest.raises(SystemExit):  # the self-critical baseline scores one turn only
+        script.main([*RL, "--baseline", "greedy", "--gamma", "0.5", "--run-dir", str(run_dir)])
+    assert not run_dir.exists()
 
 
 # --------------------------------------------------------------------------- adversarial

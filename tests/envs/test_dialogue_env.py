@@ -389,3 +389,38 @@ def test_renders_the_dialogue(make, capsys):
         "user: the sky is blue\nagent: how are you ?\nuser: i am fine , thanks\n"
     )
     assert env.render() is None
+
+
+def test_score_reply_gives_the_terms_of_writing_it_and_changes_nothing(make):
+    env = make()
+    env.reset(seed=0, options={"opening": "the sky is blue"})
+    say(env, "how are you ?")  # an earlier agent turn: information flow is scored too
+    before = env._observe()
+    ids = env.vocabulary.encode(tokenize("my name is bot"))
+    scored = env.score_reply([*ids, EOS_ID, PAD_ID, PAD_ID])  # cut at <eos>
+    assert scored == env.score_reply(ids)  # without <eos>: as if it followed
+    other = env.score_reply(env.vocabulary.encode(tokenize("i don't know")))
+    assert other["reward_total"] != scored["reward_total"]
+    assert all(np.array_equal(v, before[k]) for k, v in env._observe().items())
+    *_, info = say(env, "my name is bot")
+    assert {k: info[k] for k in scored} == scored
+    # A reply of L tokens or more ends at the L-th, as writing it would.
+    short = make(max_reply_len=3)
+    short.reset(seed=0, options={"opening": "hello"})
+    long_ids = short.vocabulary.encode(tokenize("i like pizza very much"))
+    scored = short.score_reply(long_ids)
+    *_, info = say(short, "i like pizza", eos=False)
+    assert {k: info[k] for k in scored} == scored
+
+
+def test_score_reply_outside_a_fresh_agent_turn_raises(make):
+    env = make()
+    with pytest.raises(RuntimeError, match="reset"):
+        env.score_reply([5])
+    env.reset(seed=0, options={"opening": "hello"})
+    env.step(np.int64(env.vocabulary.stoi["pizza"]))
+    with pytest.raises(RuntimeError, match="already written"):
+        env.score_reply([5])
+    env.reset(seed=0, options={"opening": "hello"})
+    with pytest.raises(ValueError, match="integer token id"):
+        env.score_reply([1.5])

@@ -60,7 +60,7 @@ EnvSource = gym.Env[Any, Any] | Callable[[], gym.Env[Any, Any]]
 """An env, or a function without arguments that makes one."""
 ReplyFn = Callable[[Tensor, int], Tensor]
 """Replies (A, T) long in target form to sources (A, S), at most the given number of tokens."""
-Baseline = Literal["turn", "mean"]
+Baseline = Literal["turn", "mean", "greedy"]
 
 
 @contextlib.contextmanager
@@ -160,6 +160,8 @@ class DialogueRecord:
         sources: Per agent turn, the (S,) long source the reply answered.
         replies: Per agent turn, the (T_t,) long tokens written, ``<eos>`` last if written.
         rewards: Per agent turn, the sum of the rewards of the turn's steps.
+        baseline_rewards: Per agent turn, the reward the baseline reply would have earned
+            instead (``run_dialogues(baseline_fn=...)``; empty without one).
         terms: Per agent turn, the numeric ``info`` entries of the step that ended it (the
             reward terms, e.g. ``ease_of_answering`` and ``reward_total``).
         transcript: ``(speaker, text)`` turns: the user's (read from the context) and the
@@ -172,6 +174,7 @@ class DialogueRecord:
     sources: list[Tensor] = field(default_factory=list)
     replies: list[Tensor] = field(default_factory=list)
     rewards: list[float] = field(default_factory=list)
+    baseline_rewards: list[float] = field(default_factory=list)
     terms: list[dict[str, float]] = field(default_factory=list)
     transcript: list[tuple[str, str]] = field(default_factory=list)
     end_reason: str | None = None
@@ -207,23 +210,29 @@ def run_dialogues(
     envs: Sequence[gym.Env[Any, Any]],
     seeds: Sequence[int],
     reply_fn: ReplyFn,
+    baseline_fn: ReplyFn | None = None,
 ) -> list[DialogueRecord]:
     """Hold one dialogue with each env, all in lockstep, until every one has ended.
 
     At the start of each agent turn the sources of all running dialogues are built
     (:func:`sources_from_contexts`) and their replies drawn in one call of ``reply_fn``; each
     reply (up to and including its ``<eos>``) is then written into its env one token a step.
+    With ``baseline_fn``, the baseline replies to the same sources are drawn first and
+    scored by each env's ``score_reply`` (see ``lhyrl/Dialogue-v0``) without being written.
 
     Args:
         chat_model: Builds the sources and decodes text.
         envs: Envs with the spaces of ``lhyrl/Dialogue-v0`` (checked by the caller).
         seeds: ``reset`` seed of each env.
         reply_fn: ``(src (A, S), max_len) -> (A, T)`` replies in target form.
+        baseline_fn: Like ``reply_fn``, the replies whose rewards go to
+            :attr:`DialogueRecord.baseline_rewards` (e.g. greedy ones: self-critical training).
 
     Returns:
         One record per env.
 
     Raises:
+        ValueError: If ``baseline_fn`` is given and an env has no ``score_reply``.
         RuntimeError: If an env does not end the agent's turn after its ``<eos>`` or its L-th
             token.
     """
@@ -238,6 +247,11 @@ def run_dialogues(
         max_len = int(observations[active[0]]["reply"].shape[0])
         contexts = np.stack([observations[i]["context"] for i in active])  # (A, K, L)
         src = sources_from_contexts(contexts, chat_model)  # (A, S)
+        if baseline_fn is not None:
+            baseline_replies = baseline_fn(src, max_len).cpu()  # (A, T)
+            for row, i in enumerate(active):
+                terms = _score_reply(envs[i], baseline_replies[row].tolist())
+                records[i].baseline_rewards.append(float(terms["reward_total"]))
         replies = reply_fn(src, max_len).cpu()  # (A, T)
         still = []
         for row, i in enumerate(active):
@@ -279,6 +293,17 @@ def run_dialogues(
                 still.append(i)
         active = still
     return records
+
+
+def _score_reply(env: gym.Env[Any, Any], tokens: list[int]) -> dict[str, float]:
+    """``env.unwrapped.score_reply`` of a reply in target form (padding dropped)."""
+    score = getattr(env.unwrapped, "score_reply", None)
+    if score is None:
+        raise ValueError(
+            f"{type(env.unwrapped).__name__} has no score_reply(tokens), which a baseline "
+            "reply needs (lhyrl/Dialogue-v0 has one)"
+        )
+    return score([t for t in tokens if t != PAD_ID])
 
 
 def _returns(rewards: Sequence[float], gamma: float) -> list[float]:
@@ -447,6 +472,10 @@ class DialoguePG(DialogueTrainer):
     past iterations: one per index ``t`` of the agent's turn in its dialogue
     (``baseline="turn"``: later turns have fewer rewards to go) or one for all turns
     (``baseline="mean"``). An index seen for the first time uses the current batch's mean.
+    ``baseline="greedy"`` is self-critical (Rennie et al. 2017): ``b_t`` is the reward the
+    greedy reply to the same source would have earned in the same state (scored by the
+    env's ``score_reply``), so a sampled reply is reinforced only where it beats what the bot
+    says at test time; it needs ``gamma=0`` (later turns depend on the sampled reply).
     The sampled replies' log-probabilities are recomputed with teacher forcing, ``<eos>``
     included; with ``temperature != 1`` the samples are off-policy for the gradient.
 
@@ -456,7 +485,8 @@ class DialoguePG(DialogueTrainer):
             reply: Box (L,))`` int64, ``Discrete(V)`` with V the model's vocabulary), or
             functions that make them; one dialogue per env per iteration.
         gamma: Discount over the agent's turns.
-        baseline: ``"turn"`` (per turn index) or ``"mean"`` (one for all turns).
+        baseline: ``"turn"`` (per turn index), ``"mean"`` (one for all turns) or
+            ``"greedy"`` (self-critical; envs with ``score_reply``, ``gamma=0``).
         baseline_decay: Weight of the old value in the baseline's moving average.
         mle_weight: Weight of the teacher-forced MLE term (0: none); its pairs are
             ``train(mle_data=...)``, :attr:`~DialogueTrainer.batch_size` per step.
@@ -496,8 +526,13 @@ class DialoguePG(DialogueTrainer):
         )
         if not 0.0 <= gamma <= 1.0:
             raise ValueError(f"gamma must lie in [0, 1], got {gamma}")
-        if baseline not in ("turn", "mean"):
-            raise ValueError(f"baseline must be 'turn' or 'mean', got {baseline!r}")
+        if baseline not in ("turn", "mean", "greedy"):
+            raise ValueError(f"baseline must be 'turn', 'mean' or 'greedy', got {baseline!r}")
+        if baseline == "greedy" and gamma != 0:
+            raise ValueError(
+                "baseline='greedy' scores one turn's greedy reply, so it needs gamma=0 (a "
+                f"later turn's reward depends on the sampled reply); got gamma={gamma}"
+            )
         if not 0.0 <= baseline_decay < 1.0:
             raise ValueError(f"baseline_decay must lie in [0, 1), got {baseline_decay}")
         for name, value in (("mle_weight", mle_weight), ("entropy_coef", entropy_coef)):
@@ -508,6 +543,13 @@ class DialoguePG(DialogueTrainer):
         self.envs, self._owns_envs = _make_envs(envs)
         self.context_shape = _common_spaces(self.envs, self.model.config.target_vocabulary)
         """``(K, L)`` of the envs' contexts."""
+        if baseline == "greedy":
+            for env in self.envs:
+                if not callable(getattr(env.unwrapped, "score_reply", None)):
+                    raise ValueError(
+                        f"baseline='greedy' needs envs with score_reply(tokens) (as "
+                        f"lhyrl/Dialogue-v0 has); {type(env.unwrapped).__name__} has none"
+                    )
         self.gamma = float(gamma)
         self.baseline: Baseline = baseline
         self.baseline_decay = float(baseline_decay)
@@ -548,7 +590,12 @@ class DialoguePG(DialogueTrainer):
             beam_size=1,
             generator=self.generator,
         )
-        return run_dialogues(self.chat_model, self.envs, seeds.tolist(), reply)
+        greedy = None
+        if self.baseline == "greedy":
+            greedy = _decoder(
+                self.chat_model, "greedy", temperature=1.0, beam_size=1, generator=self.generator
+            )
+        return run_dialogues(self.chat_model, self.envs, seeds.tolist(), reply, greedy)
 
     def simulate(
         self,
@@ -607,7 +654,12 @@ class DialoguePG(DialogueTrainer):
         returns = torch.tensor(
             [g for d in records for g in _returns(d.rewards, self.gamma)], dtype=torch.float64
         )  # (M,)
-        baselines = self._baselines(turn_index, returns)  # (M,)
+        if self.baseline == "greedy":
+            baselines = torch.tensor(
+                [b for d in records for b in d.baseline_rewards], dtype=torch.float64
+            )  # (M,)
+        else:
+            baselines = self._baselines(turn_index, returns)  # (M,)
         advantages = (returns - baselines).to(self.device, torch.float32)  # (M,)
         src = torch.stack([s for d in records for s in d.sources]).to(self.device)  # (M, S)
         replies = _pad_rows([r for d in records for r in d.replies]).to(self.device)  # (M, T)

@@ -139,6 +139,9 @@ class DialogueEnv(gym.Env[dict[str, Any], np.int64]):
       included, a (1, N, L') long tensor of the N turns, each its tokens, `<eos>`, then
       `<pad>`. `info` holds `prob_human` and `reward_total`.
 
+    `env.unwrapped.score_reply(tokens)` gives the terms a reply would earn at the start of
+    the agent's turn without writing it (a self-critical baseline scores the greedy reply so).
+
     ## Starting State
 
     The opening user turn: a turn that is answered in a conversation of the corpus split
@@ -441,6 +444,38 @@ class DialogueEnv(gym.Env[dict[str, Any], np.int64]):
                 f"[0, 1], got {prob!r}"
             )
         return {"prob_human": value, "reward_total": value}
+
+    def score_reply(self, tokens: Sequence[int]) -> dict[str, float]:
+        """The reward terms ``tokens`` would earn as the agent's reply now, without writing it.
+
+        The state is left as it was; the env's ``np_random`` is not touched. The reply ends
+        at its first ``<eos>`` (without one, it is scored as if ``<eos>`` followed), or at its
+        L-th token, as writing it would end it.
+
+        Args:
+            tokens: Token ids of a reply, as the actions that would write it.
+
+        Returns:
+            The ``info`` reward entries of the step that would end the turn (``reward_total``
+            and the terms).
+
+        Raises:
+            RuntimeError: Outside an agent's turn that has not started writing (before
+                ``reset``, after the end, or with part of a reply written).
+        """
+        if not self._started or self._ended:
+            raise RuntimeError("score_reply needs a running conversation: call reset() first")
+        if self._reply_len:
+            raise RuntimeError(
+                f"score_reply scores whole replies at the start of the agent's turn; "
+                f"{self._reply_len} token(s) of this turn are already written"
+            )
+        ids = [self._check_action(t) for t in tokens]
+        if EOS_ID in ids:
+            ids = ids[: ids.index(EOS_ID)]
+        full = len(ids) >= self.max_reply_len  # writing it ends the turn at the L-th token
+        reply = self._clean(ids[: self.max_reply_len])
+        return self._turn_reward(reply, wrote_eos=not full)
 
     def _user_answer(self) -> Turn:
         """The user's answer to the dialogue so far: one decode of the user model."""
