@@ -27,6 +27,7 @@ from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat, con
 import lhyrl  # noqa: F401  (registers the env ids)
 from lhyrl.agents import AIRL, BC, GAIL, ConstantBeta, DAgger, LinearBetaSchedule
 from lhyrl.agents.adversarial import CHECKPOINT_FILE as ADVERSARIAL_CHECKPOINT
+from lhyrl.agents.checkpoint import CHECKPOINT_FILE
 from lhyrl.chat import add_chat_arguments, run_chat
 from lhyrl.config import ConfigError, TrainConfig, field_docs, field_types, make_config, read_yaml
 from lhyrl.config import write_yaml as write_config
@@ -187,7 +188,7 @@ def train_run(
     start = time.perf_counter()
     if config.algo == "bc":
         agent: BC | DAgger = bc
-        if resume is not None and (checkpoints / "checkpoint.pt").exists():
+        if resume is not None and (checkpoints / CHECKPOINT_FILE).exists():
             bc.resume(checkpoints)
         bc.train(
             n_epochs=config.epochs,
@@ -231,7 +232,7 @@ def train_run(
             logger=logger,
         )
         agent = dagger
-        if resume is not None and (checkpoints / "checkpoint.pt").exists():
+        if resume is not None and (checkpoints / CHECKPOINT_FILE).exists():
             dagger.resume(checkpoints)
         dagger.train(
             n_rounds=config.rounds,

@@ -32,6 +32,7 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.utils import get_device, set_random_seed
 
 from lhyrl.agents.checkpoint import (
+    CHECKPOINT_FILE,
     atomic_write,
     begin_progress,
     decode_classes,
@@ -47,9 +48,6 @@ __all__ = ["CHECKPOINT_FILE", "FORMAT_VERSION", "ImitationAgent"]
 
 FORMAT_VERSION = 1
 """Version of the agent-file and checkpoint layout; bumped whenever the layout changes."""
-
-CHECKPOINT_FILE = "checkpoint.pt"
-"""Name of the checkpoint file inside a checkpoint directory."""
 
 _AGENT_FILE_KEYS = (
     "format_version",

@@ -21,6 +21,7 @@ from lhyrl.data.spaces import space_from_description, space_to_description
 from lhyrl.files import atomic_write
 
 __all__ = [
+    "CHECKPOINT_FILE",
     "TrainProgress",
     "atomic_write",
     "begin_progress",
@@ -35,6 +36,10 @@ __all__ = [
     "space_from_description",
     "space_to_description",
 ]
+
+CHECKPOINT_FILE = "checkpoint.pt"
+"""Name of the checkpoint file inside a checkpoint directory (BC, DAgger, MaxEnt IRL, the
+sequence and dialogue trainers)."""
 
 _CLASS_KEY = "__class__"
 

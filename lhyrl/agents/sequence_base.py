@@ -38,6 +38,7 @@ from torch import Tensor, nn
 
 from lhyrl.agents.base import null_logger
 from lhyrl.agents.checkpoint import (
+    CHECKPOINT_FILE,
     TrainProgress,
     check_same_settings,
     read_versioned_file,
@@ -59,9 +60,6 @@ __all__ = [
 
 SEQUENCE_FORMAT_VERSION = 1
 """Version of the sequence-trainer file layout; bumped whenever the layout changes."""
-
-CHECKPOINT_FILE = "checkpoint.pt"
-"""Name of the checkpoint file inside a checkpoint directory."""
 
 _FILE_KEYS = ("format_version", "trainer_class", "kwargs", "configs", "modules", "optimizers")
 _TEXT_ONLY = ("stdout", "log", "json", "csv")  # SB3 formats that should not print text samples

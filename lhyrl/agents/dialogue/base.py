@@ -43,6 +43,7 @@ from torch import Tensor, nn
 
 from lhyrl.agents.base import null_logger
 from lhyrl.agents.checkpoint import (
+    CHECKPOINT_FILE,
     TrainProgress,
     check_same_settings,
     read_versioned_file,
@@ -65,9 +66,6 @@ __all__ = [
 
 DIALOGUE_FORMAT_VERSION = 1
 """Version of the dialogue-checkpoint layout; bumped whenever the layout changes."""
-
-CHECKPOINT_FILE = "checkpoint.pt"
-"""Name of the checkpoint file inside a checkpoint directory."""
 
 _CHECKPOINT_KEYS = (
     "format_version",
