@@ -1,4 +1,4 @@
-"""Train a chat model on dialogue pairs: MLE, RL (Li et al. 2016) or REGS (Li et al. 2017).
+"""Train a chat model on dialogue pairs: MLE, MMI and RL (Li et al. 2016) or REGS (Li 2017).
 
 Run::
 
@@ -6,6 +6,8 @@ Run::
     python scripts/train_dialogue.py --algo mle --language chinese --epochs 20
     python scripts/train_dialogue.py --corpus my_dialogues.jsonl --language english
     python scripts/train_dialogue.py --algo rl --iterations 150 --dialogues-per-iteration 16
+    python scripts/train_dialogue.py --algo mmi --iterations 900 --lr 2e-3 --run-dir runs/mmi
+    python scripts/train_dialogue.py --algo rl --init runs/mmi --gamma 0 --iterations 300
     python scripts/train_dialogue.py --algo adversarial --init runs/dialogue-english__mle__0__...
     python scripts/train_dialogue.py --resume runs/dialogue-english__mle__0__20261127-103000
     python scripts/train_dialogue.py --resume runs/dialogue-english__rl__0__... --iterations 300
@@ -27,6 +29,14 @@ Run::
   ``--user-model`` (and, for the semantic-coherence reward, ``--backward-model``, a reply →
   context model) give chat models of the ``--init`` model's vocabulary; another vocabulary
   is refused before anything is written.
+- ``mmi``: the first stage of Li et al.'s RL (:class:`DialogueMMI`), from the same
+  ``--init``: each of ``--iterations`` iterations samples ``--candidates`` replies to each of
+  ``--contexts-per-step`` training contexts and takes one policy-gradient step toward the
+  replies of the highest mutual information with their context, ``--forward-weight`` x
+  ``log p_user(reply | context)`` + ``log p_backward(turn | reply)`` (per token; the user and
+  backward models as for ``rl``), each against the mean of the other candidates, plus
+  ``--mle-weight`` x MLE. Its run directory is the ``--init`` of an ``rl`` run: Li et al.
+  start dialogue RL from this model rather than from the MLE one.
 - ``adversarial``: REGS (:class:`AdversarialDialogue`) from the same ``--init``, on the
   training pairs: ``--disc-pretrain-steps`` discriminator steps, then ``--iterations``
   iterations of ``--d-steps`` discriminator and ``--g-steps`` generator updates (Monte Carlo
@@ -39,14 +49,15 @@ The data are chatterbot-corpus conversations of ``--language`` or a user's JSONL
 was trained on: 0 for the shipped model, so that the test pairs stay unseen), cut into
 (context, reply) pairs of ``--context-turns`` turns. ``mle`` builds the vocabulary of the
 training split (tokens seen fewer than ``--min-count`` times become ``<unk>``) and a new
-model (``--embedding-dim``, ...); ``rl`` and ``adversarial`` take the vocabulary, sizes,
-language and context turns of the ``--init`` model.
+model (``--embedding-dim``, ...); ``rl``, ``mmi`` and ``adversarial`` take the vocabulary,
+sizes, language and context turns of the ``--init`` model.
 
 The run folder (``--run-dir``, or ``<logdir>/dialogue-<corpus>__<algo>__<seed>__<time>``)
 gets ``args.json``; TensorBoard events (``mle``: ``train/loss``; ``rl``:
 ``rollout/reward_total``, ``rollout/<reward term>``, ``rollout/dialogue_length``,
 ``train/loss``, ``train/pg_loss``, ``train/mle_loss``, ``train/entropy``, sample dialogues
-as text ``samples/dialogues``; ``adversarial``: ``pretrain/*``, ``train/disc_loss``,
+as text ``samples/dialogues``; ``mmi``: ``train/reward_mean``, ``train/reward_std_within``,
+``train/pg_loss``, ``train/mle_loss``; ``adversarial``: ``pretrain/*``, ``train/disc_loss``,
 ``train/disc_acc_human``, ``train/disc_acc_machine``, ``train/reward_mean``,
 ``train/pg_loss``, ``train/mle_loss``; all: ``eval/nll``, ``eval/distinct_1``,
 ``eval/distinct_2``, ``eval/bleu``, ``eval/reply_length`` on the validation split (``rl``
@@ -84,6 +95,7 @@ from lhyrl.agents.dialogue import (
     CHECKPOINT_FILE,
     AdversarialDialogue,
     DialogueMLE,
+    DialogueMMI,
     DialoguePG,
     DialogueTrainer,
     new_chat_model,
@@ -175,7 +187,7 @@ def _parser() -> argparse.ArgumentParser:
     add("--attention", choices=["additive", "dot", "none"], default="additive")
     add("--dropout", type=float, default=0.3)
 
-    both = p.add_argument_group("rl and adversarial")
+    both = p.add_argument_group("rl, mmi and adversarial")
     add = both.add_argument
     add("--init", metavar="PATH", help="MLE chat model or run dir (default: shipped English)")
     add("--iterations", type=int, help="training iterations (default 150)")
@@ -203,6 +215,17 @@ def _parser() -> argparse.ArgumentParser:
         choices=["turn", "mean", "greedy"],
         default="turn",
         help="per turn index, one, or the greedy reply's reward (self-critical; --gamma 0)",
+    )
+
+    mmi = p.add_argument_group("mmi (the first stage of Li et al. 2016)")
+    add = mmi.add_argument
+    add("--candidates", type=int, default=8, help="replies sampled per context")
+    add("--contexts-per-step", type=int, default=8, help="contexts per iteration")
+    add(
+        "--forward-weight",
+        type=float,
+        default=0.0,
+        help="weight of log p_user(reply | context) beside log p_backward(turn | reply)",
     )
 
     adversarial = p.add_argument_group("adversarial (REGS, Li et al. 2017)")
@@ -265,7 +288,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if args.run_dir is not None and (Path(args.run_dir) / ARGS_FILE).exists():
         p.error(f"--run-dir {args.run_dir} holds a run already; finish it with --resume")
     if args.algo == "mle" and args.init is not None:
-        p.error("--init is the starting model of --algo rl and adversarial; mle starts anew")
+        p.error("--init is the starting model of --algo rl, mmi and adversarial; mle starts anew")
     if args.baseline == "greedy" and args.gamma != 0:
         p.error(f"--baseline greedy (one turn's greedy reply) needs --gamma 0, not {args.gamma}")
     for name, least in (
@@ -276,6 +299,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         ("max_turns", 1),
         ("sample_every", 0),
         ("disc_pretrain_steps", 0),
+        ("candidates", 2),
+        ("contexts_per_step", 1),
         ("eval_every", 0),
         ("checkpoint_every", 1),
     ):
@@ -289,7 +314,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def load_init_model(args: argparse.Namespace) -> ChatModel:
-    """The starting model of ``rl`` and ``adversarial``: ``--init``, or the shipped one."""
+    """The starting model of ``rl``, ``mmi`` and ``adversarial``: ``--init``, or the shipped one."""
     try:
         if args.init is None:
             return load_shipped_model(None, "forward")
@@ -451,7 +476,7 @@ class Run:
         validation: The validation pairs, if any.
         logger: The SB3 logger of the run folder.
         checkpoints: The checkpoint folder.
-        users: The simulated user (``rl`` only).
+        users: The simulated user and backward model (``rl`` and ``mmi``).
     """
 
     def __init__(
@@ -553,6 +578,33 @@ def train_rl(run: Run) -> DialogueTrainer:
     return trainer
 
 
+def train_mmi(run: Run) -> DialogueTrainer:
+    """Li et al.'s (2016) first stage: policy gradient on replies' mutual information."""
+    args = run.args
+    assert run.users is not None
+    trainer = DialogueMMI(
+        forward_model=run.users.user.model,
+        backward_model=run.users.backward.model,
+        forward_weight=args.forward_weight,
+        candidates=args.candidates,
+        contexts_per_step=args.contexts_per_step,
+        mle_weight=args.mle_weight,
+        temperature=args.temperature,
+        **run.trainer_kwargs(),
+    )
+    run.resume_or_evaluate(trainer)
+    trainer.train(
+        *run.train,
+        iterations=args.iterations,
+        validation=run.validation,
+        eval_every=args.eval_every,
+        sample_every=args.sample_every,
+        checkpoint_dir=run.checkpoints,
+        checkpoint_every=args.checkpoint_every,
+    )
+    return trainer
+
+
 def train_adversarial(run: Run) -> DialogueTrainer:
     """REGS (Li et al. 2017) on the training pairs, after pretraining the discriminator."""
     args = run.args
@@ -598,6 +650,7 @@ def train_adversarial(run: Run) -> DialogueTrainer:
 ALGORITHMS: dict[str, Callable[[Run], DialogueTrainer]] = {
     "mle": train_mle,
     "rl": train_rl,
+    "mmi": train_mmi,
     "adversarial": train_adversarial,
 }
 """``--algo`` → its function ``(run) -> trainer``, the trainer done training."""
@@ -669,7 +722,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if args.algo != "mle":
         init = load_init_model(args)
         adopt_model_settings(args, init)
-        if args.algo == "rl":
+        if args.algo in ("rl", "mmi"):
             users = simulated_user(args, init)
     if args.resume is None and args.run_dir is None:
         corpus = Path(args.corpus).stem if args.corpus else args.language

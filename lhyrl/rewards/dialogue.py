@@ -221,8 +221,13 @@ def semantic_coherence(
     context: Tensor,
     query: Tensor,
     reply: Tensor,
+    forward_weight: float = 1.0,
 ) -> Tensor:
     """``r3 = (1/N_a) log p_forward(a | context) + (1/N_q) log p_backward(q | a)``.
+
+    This is also the mutual-information reward of Li et al.'s first RL stage
+    (:class:`lhyrl.agents.dialogue.DialogueMMI`), where ``forward_weight`` scales the first
+    term (0: the backward term alone, and the forward model is not run).
 
     Args:
         forward_model: Scores the reply given the context (trained on context → reply).
@@ -231,6 +236,7 @@ def semantic_coherence(
             encoded as the forward model was trained (e.g. ``DialogueData`` contexts).
         query: (B, T_q) long turns answered, ``q_i``, in target form.
         reply: (B, T) long replies ``a`` in target form.
+        forward_weight: Weight of the forward term (1: r3).
 
     Returns:
         (B,) rewards, each non-positive.
@@ -240,9 +246,11 @@ def semantic_coherence(
         reply, eos_id=backward_model.config.eos_id, pad_id=backward_model.config.pad_id
     )
     with _scoring(forward_model, backward_model):
-        forward = mean_log_likelihood(forward_model, context, reply)  # (B,)
         backward = mean_log_likelihood(backward_model, src, query)  # (B,)
-    return forward + backward
+        if forward_weight == 0:
+            return backward
+        forward = mean_log_likelihood(forward_model, context, reply)  # (B,)
+    return forward_weight * forward + backward
 
 
 @dataclass(frozen=True)

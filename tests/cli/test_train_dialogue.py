@@ -1,10 +1,11 @@
-"""``scripts/train_dialogue.py --algo rl`` and ``--algo adversarial``: runs, resume, refusals.
+"""``scripts/train_dialogue.py --algo rl``, ``mmi`` and ``adversarial``: runs, resume, refusals.
 
-Both start from the shipped English chat model (the default ``--init``) and train for two
+All start from the shipped English chat model (the default ``--init``) and train for two
 iterations on a slice of the corpus: RL with two dialogues an iteration against
-``lhyrl/Dialogue-v0``'s simulated user, REGS with a tiny discriminator pretraining. A run
-interrupted after its first iteration and resumed, and a one-iteration run extended with
-``--resume --iterations 2``, must end with the weights of the uninterrupted run.
+``lhyrl/Dialogue-v0``'s simulated user, MMI with two candidates for each of two contexts,
+REGS with a tiny discriminator pretraining. A run interrupted after its first iteration and
+resumed, and a one-iteration run extended with ``--resume --iterations 2``, must end with the
+weights of the uninterrupted run.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from lhyrl.agents.dialogue import AdversarialDialogue, DialoguePG
+from lhyrl.agents.dialogue import AdversarialDialogue, DialogueMMI, DialoguePG
 from lhyrl.envs.dialogue.user import load_chat_model as load_shipped_model
 from lhyrl.nn.chat_model import ChatModel
 
@@ -31,6 +32,7 @@ SMALL = [
     "--sample-every", "1", "--eval-every", "1", "--checkpoint-every", "1",
 ]  # fmt: skip
 RL = ["--algo", "rl", "--dialogues-per-iteration", "2", *SMALL]
+MMI = ["--algo", "mmi", "--candidates", "2", "--contexts-per-step", "2", *SMALL]
 ADVERSARIAL = ["--algo", "adversarial", "--n-rollouts", "1", "--disc-pretrain-steps", "2", *SMALL]
 TEST_KEYS = {"nll", "distinct_1", "distinct_2", "bleu", "reply_length"}
 
@@ -183,6 +185,46 @@ def test_rl_refuses_an_init_model_of_another_vocabulary(script: ModuleType, tmp_
     with pytest.raises(SystemExit):  # the self-critical baseline scores one turn only
         script.main([*RL, "--baseline", "greedy", "--gamma", "0.5", "--run-dir", str(run_dir)])
     assert not run_dir.exists()
+
+
+# ----------------------------------------------------------------------------------- mmi
+
+
+def test_mmi_writes_a_complete_run_that_resumes_exactly(
+    script: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = tmp_path / "whole"
+    result = script.main([*MMI, "--iterations", "2", "--run-dir", str(whole)])
+    _check_common(whole, "mmi")
+    assert result["updates"] == 2  # one step (policy gradient + MLE) per iteration
+    scalars, tensors, events = _tags(whole)
+    assert {
+        "train/reward_mean",
+        "train/reward_std_within",
+        "train/pg_loss",
+        "train/mle_loss",
+        "eval/nll",
+        "test/bleu",
+        "test_sim/dialogue_length",
+    } <= scalars
+    assert "samples/replies/text_summary" in tensors
+    assert [e.step for e in events.Scalars("train/reward_mean")] == [1, 2]
+
+    run_dir = tmp_path / "run"
+    original = DialogueMMI.train_iteration
+
+    def dies_in_the_second(self: DialogueMMI, *args: Any, **kwargs: Any) -> dict[str, float]:
+        if self.num_iterations == 1:
+            raise KilledError
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(DialogueMMI, "train_iteration", dies_in_the_second)
+    with pytest.raises(KilledError):
+        script.main([*MMI, "--iterations", "2", "--run-dir", str(run_dir)])
+    monkeypatch.undo()
+    resumed = script.main(["--resume", str(run_dir)])
+    assert resumed["iterations"] == 2 and _same_weights(run_dir, whole)
+    assert resumed["simulation"] == result["simulation"]
 
 
 # --------------------------------------------------------------------------- adversarial

@@ -26,6 +26,7 @@ __all__ = [
 ]
 
 from lhyrl.agents.dialogue.adversarial import AdversarialDialogue
+from lhyrl.agents.dialogue.mmi import DialogueMMI
 from lhyrl.agents.dialogue.rl import DialoguePG, DialogueRecord, simulate
 
-__all__ += ["AdversarialDialogue", "DialoguePG", "DialogueRecord", "simulate"]
+__all__ += ["AdversarialDialogue", "DialogueMMI", "DialoguePG", "DialogueRecord", "simulate"]
