@@ -50,6 +50,6 @@ __all__ = [
     "update_rollout_network",
 ]
 
-from lhyrl.agents.dialogue import AdversarialDialogue, DialoguePG
+from lhyrl.agents.dialogue import AdversarialDialogue, DialogueMMI, DialoguePG
 
-__all__ += ["AdversarialDialogue", "DialoguePG"]
+__all__ += ["AdversarialDialogue", "DialogueMMI", "DialoguePG"]

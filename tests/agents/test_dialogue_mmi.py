@@ -6,6 +6,7 @@ import copy
 
 import pytest
 import torch
+from dialogue_corpus import PAIRS
 from log_recorder import Recorder
 from stable_baselines3.common.logger import Logger
 from torch import Tensor
@@ -20,16 +21,6 @@ from lhyrl.rewards.dialogue import mean_log_likelihood, replies_as_sources, sema
 
 torch.set_num_threads(1)
 
-PAIRS = [
-    ("how are you ?", "i am fine , thanks"),
-    ("what ?", "i don't know"),
-    ("i like pizza", "pizza is great"),
-    ("pizza is great", "what is your name ?"),
-    ("what is your name ?", "my name is bot"),
-    ("the sky is blue", "yes it is"),
-    ("do you like music ?", "yes i like music"),
-    ("where are you ?", "i am at home"),
-]
 LENGTH = 8
 
 

@@ -10,6 +10,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from dialogue_corpus import PAIRS
 from gymnasium import spaces
 from log_recorder import Recorder
 from stable_baselines3.common.logger import Logger
@@ -30,16 +31,6 @@ from lhyrl.nn.chat_model import ChatModel
 
 torch.set_num_threads(1)
 
-PAIRS = [
-    ("how are you ?", "i am fine , thanks"),
-    ("what ?", "i don't know"),
-    ("i like pizza", "pizza is great"),
-    ("pizza is great", "what is your name ?"),
-    ("what is your name ?", "my name is bot"),
-    ("the sky is blue", "yes it is"),
-    ("do you like music ?", "yes i like music"),
-    ("where are you ?", "i am at home"),
-]
 LENGTH = 8  # source_len, target_len and the env's max_reply_len
 N_ENVS = 8
 

@@ -31,7 +31,7 @@ import torch.nn.functional as F  # noqa: N812
 from stable_baselines3.common.logger import Logger
 from torch import Tensor
 
-from lhyrl.agents.checkpoint import check_checkpoint_every, seeded_global_rng
+from lhyrl.agents.checkpoint import seeded_global_rng
 from lhyrl.agents.dialogue.base import DialogueTrainer
 from lhyrl.agents.dialogue.rl import evaluation_mode
 from lhyrl.data.dialogue import SEP_ID, TURN_SEPARATOR
@@ -366,14 +366,15 @@ class AdversarialDialogue(DialogueTrainer):
                 iterations and at the end.
             checkpoint_every: Iterations between checkpoints.
         """
-        if iterations < 0:
-            raise ValueError(f"iterations must be non-negative, got {iterations}")
-        if eval_every < 0 or sample_every < 0:
-            raise ValueError("eval_every and sample_every must be non-negative")
-        check_checkpoint_every(checkpoint_every)
-        src, tgt = self._check_pairs(src, tgt, "training data")
-        if validation is not None:
-            validation = self._check_pairs(*validation, "validation")
+        src, tgt, validation = self._check_train_call(
+            src,
+            tgt,
+            iterations=iterations,
+            validation=validation,
+            eval_every=eval_every,
+            sample_every=sample_every,
+            checkpoint_every=checkpoint_every,
+        )
         for iteration in self._iterations(iterations, checkpoint_dir, checkpoint_every):
             d_stats = [self.discriminator_step(*self._batch(src, tgt)) for _ in range(self.d_steps)]
             g_stats = [self.generator_step(*self._batch(src, tgt)) for _ in range(self.g_steps)]

@@ -45,6 +45,7 @@ from lhyrl.agents.base import null_logger
 from lhyrl.agents.checkpoint import (
     CHECKPOINT_FILE,
     TrainProgress,
+    check_checkpoint_every,
     check_same_settings,
     read_versioned_file,
     seeded_global_rng,
@@ -307,6 +308,32 @@ class DialogueTrainer(TrainProgress):
         if (src[:, 0] == self.model.config.pad_id).any():
             raise ValueError(f"{name}: some src rows are empty (start with <pad>)")
         return src.to(self.device), tgt.to(self.device)
+
+    def _check_train_call(
+        self,
+        src: Tensor,
+        tgt: Tensor,
+        *,
+        iterations: int,
+        validation: tuple[Tensor, Tensor] | None,
+        eval_every: int,
+        sample_every: int,
+        checkpoint_every: int,
+    ) -> tuple[Tensor, Tensor, tuple[Tensor, Tensor] | None]:
+        """Check the arguments of an iteration-counting ``train(src, tgt, ...)`` on human pairs.
+
+        Returns:
+            ``src``, ``tgt`` and ``validation`` checked and on :attr:`device`.
+        """
+        if iterations < 0:
+            raise ValueError(f"iterations must be non-negative, got {iterations}")
+        if eval_every < 0 or sample_every < 0:
+            raise ValueError("eval_every and sample_every must be non-negative")
+        check_checkpoint_every(checkpoint_every)
+        src, tgt = self._check_pairs(src, tgt, "training data")
+        if validation is not None:
+            validation = self._check_pairs(*validation, "validation")
+        return src, tgt, validation
 
     # --- evaluation ----------------------------------------------------------------------
 

@@ -32,7 +32,6 @@ import torch
 from stable_baselines3.common.logger import Logger
 from torch import Tensor
 
-from lhyrl.agents.checkpoint import check_checkpoint_every
 from lhyrl.agents.dialogue.adversarial import split_turns
 from lhyrl.agents.dialogue.base import DialogueTrainer
 from lhyrl.data.dialogue import SEP_ID, TURN_SEPARATOR
@@ -223,19 +222,20 @@ class DialogueMMI(DialogueTrainer):
                 iterations and at the end.
             checkpoint_every: Iterations between checkpoints.
         """
-        if iterations < 0:
-            raise ValueError(f"iterations must be non-negative, got {iterations}")
-        if eval_every < 0 or sample_every < 0:
-            raise ValueError("eval_every and sample_every must be non-negative")
-        check_checkpoint_every(checkpoint_every)
-        src, tgt = self._check_pairs(src, tgt, "training data")
+        src, tgt, validation = self._check_train_call(
+            src,
+            tgt,
+            iterations=iterations,
+            validation=validation,
+            eval_every=eval_every,
+            sample_every=sample_every,
+            checkpoint_every=checkpoint_every,
+        )
         if len(src) < self.contexts_per_step:
             raise ValueError(
                 f"training data: {len(src)} pairs, fewer than contexts_per_step "
                 f"({self.contexts_per_step})"
             )
-        if validation is not None:
-            validation = self._check_pairs(*validation, "validation")
         for iteration in self._iterations(iterations, checkpoint_dir, checkpoint_every):
             for key, value in self.train_iteration(src, tgt).items():
                 self.logger.record(f"train/{key}", value)
