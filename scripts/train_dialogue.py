@@ -6,8 +6,8 @@ Run::
     python scripts/train_dialogue.py --algo mle --language chinese --epochs 20
     python scripts/train_dialogue.py --corpus my_dialogues.jsonl --language english
     python scripts/train_dialogue.py --algo rl --iterations 150 --dialogues-per-iteration 16
-    python scripts/train_dialogue.py --algo mmi --iterations 900 --lr 2e-3 --run-dir runs/mmi
-    python scripts/train_dialogue.py --algo rl --init runs/mmi --gamma 0 --iterations 300
+    python scripts/train_dialogue.py --algo mmi --iterations 1500 --lr 2e-3 --run-dir runs/mmi
+    python scripts/train_dialogue.py --algo rl --init runs/mmi --gamma 0 --lr 1e-4
     python scripts/train_dialogue.py --algo adversarial --init runs/dialogue-english__mle__0__...
     python scripts/train_dialogue.py --resume runs/dialogue-english__mle__0__20261127-103000
     python scripts/train_dialogue.py --resume runs/dialogue-english__rl__0__... --iterations 300
