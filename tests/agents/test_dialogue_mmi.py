@@ -6,40 +6,24 @@ import copy
 
 import pytest
 import torch
-from dialogue_corpus import PAIRS
+from dialogue_corpus import LENGTH, PAIRS, tiny_chat_model
 from log_recorder import Recorder
 from stable_baselines3.common.logger import Logger
 from torch import Tensor
 
-from lhyrl.agents.dialogue import DialogueMLE, DialogueMMI, new_chat_model
+from lhyrl.agents.dialogue import DialogueMLE, DialogueMMI
 from lhyrl.agents.dialogue.adversarial import split_turns
 from lhyrl.data.dialogue import TokenizedPair, build_dialogue_vocabulary, encode_pairs
 from lhyrl.data.text import Vocabulary, tokenize
 from lhyrl.nn import Seq2Seq, Seq2SeqConfig
-from lhyrl.nn.chat_model import ChatModel
 from lhyrl.rewards.dialogue import mean_log_likelihood, replies_as_sources, semantic_coherence
 
 torch.set_num_threads(1)
-
-LENGTH = 8
 
 
 @pytest.fixture(scope="module")
 def vocabulary() -> Vocabulary:
     return build_dialogue_vocabulary(PAIRS, "english")
-
-
-def chat(vocabulary: Vocabulary, *, seed: int = 0, dropout: float = 0.0) -> ChatModel:
-    config = Seq2SeqConfig(len(vocabulary), embedding_dim=16, hidden_dim=16, dropout=dropout)
-    return new_chat_model(
-        config=config,
-        vocabulary=vocabulary,
-        language="english",
-        source_len=LENGTH,
-        target_len=LENGTH,
-        context_turns=1,
-        seed=seed,
-    )
 
 
 def encode(vocabulary: Vocabulary, pairs: list[tuple[str, str]]) -> tuple[Tensor, Tensor]:
@@ -55,7 +39,7 @@ def data(vocabulary: Vocabulary) -> tuple[Tensor, Tensor]:
 @pytest.fixture(scope="module")
 def backward(vocabulary: Vocabulary) -> Seq2Seq:
     """A backward model trained on (reply -> context): it knows which reply answers what."""
-    model = chat(vocabulary, seed=1)
+    model = tiny_chat_model(vocabulary, seed=1)
     src, tgt = encode(vocabulary, [(r, c) for c, r in PAIRS])
     trainer = DialogueMLE(chat_model=model, learning_rate=1e-2, batch_size=8, seed=0)
     for _ in range(150):
@@ -65,8 +49,8 @@ def backward(vocabulary: Vocabulary) -> Seq2Seq:
 
 def trainer(vocabulary: Vocabulary, backward: Seq2Seq, **kwargs: object) -> DialogueMMI:
     settings: dict[str, object] = {
-        "chat_model": chat(vocabulary),
-        "forward_model": chat(vocabulary, seed=2).model,
+        "chat_model": tiny_chat_model(vocabulary),
+        "forward_model": tiny_chat_model(vocabulary, seed=2).model,
         "backward_model": backward,
         "forward_weight": 0.0,
         "candidates": 4,
@@ -120,7 +104,7 @@ def test_mle_term_and_resume_equal_uninterrupted_training(vocabulary, backward, 
         return trainer(
             vocabulary,
             backward,
-            chat_model=chat(vocabulary, dropout=0.1),
+            chat_model=tiny_chat_model(vocabulary, dropout=0.1),
             forward_weight=0.5,
             mle_weight=0.5,
             batch_size=4,
@@ -148,7 +132,7 @@ def test_bad_settings_get_clear_errors(vocabulary, backward, data):
         trainer(vocabulary, backward, candidates=1)
     with pytest.raises(ValueError, match="forward_weight"):
         trainer(vocabulary, backward, forward_weight=-1.0)
-    model = chat(vocabulary)
+    model = tiny_chat_model(vocabulary)
     with pytest.raises(ValueError, match="must not be the model being trained"):
         trainer(vocabulary, backward, chat_model=model, forward_model=model.model)
     other = Seq2Seq(Seq2SeqConfig(len(vocabulary) + 3, embedding_dim=8, hidden_dim=8))

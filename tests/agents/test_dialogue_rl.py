@@ -10,14 +10,14 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from dialogue_corpus import PAIRS
+from dialogue_corpus import LENGTH, PAIRS, tiny_chat_model
 from gymnasium import spaces
 from log_recorder import Recorder
 from stable_baselines3.common.logger import Logger
 from torch import Tensor, nn
 
 from lhyrl.agents import DialoguePG
-from lhyrl.agents.dialogue import new_chat_model, simulate
+from lhyrl.agents.dialogue import simulate
 from lhyrl.agents.dialogue.rl import _returns, sources_from_contexts
 from lhyrl.data.dialogue import (
     TokenizedPair,
@@ -31,7 +31,6 @@ from lhyrl.nn.chat_model import ChatModel
 
 torch.set_num_threads(1)
 
-LENGTH = 8  # source_len, target_len and the env's max_reply_len
 N_ENVS = 8
 
 
@@ -85,17 +84,9 @@ def make_env(vocabulary: Vocabulary, user: ChatModel, corpus: Path):
     return make
 
 
-def agent(vocabulary: Vocabulary, *, dropout: float = 0.0, context_turns: int = 2) -> ChatModel:
-    config = Seq2SeqConfig(len(vocabulary), embedding_dim=16, hidden_dim=16, dropout=dropout)
-    return new_chat_model(
-        config=config,
-        vocabulary=vocabulary,
-        language="english",
-        source_len=LENGTH,
-        target_len=LENGTH,
-        context_turns=context_turns,
-        seed=0,
-    )
+def agent(vocabulary: Vocabulary, *, dropout: float = 0.0) -> ChatModel:
+    """The policy of these tests: a tiny chat model reading two turns of context."""
+    return tiny_chat_model(vocabulary, context_turns=2, dropout=dropout)
 
 
 def test_sources_from_contexts_match_the_chat_model_encoding(vocabulary: Vocabulary):
