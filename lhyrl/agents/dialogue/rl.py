@@ -295,15 +295,20 @@ def run_dialogues(
     return records
 
 
-def _score_reply(env: gym.Env[Any, Any], tokens: list[int]) -> dict[str, float]:
-    """``env.unwrapped.score_reply`` of a reply in target form (padding dropped)."""
+def _reply_scorer(env: gym.Env[Any, Any]) -> Callable[[list[int]], dict[str, float]]:
+    """``env.unwrapped.score_reply``, which a baseline reply needs; a clear error without one."""
     score = getattr(env.unwrapped, "score_reply", None)
-    if score is None:
+    if not callable(score):
         raise ValueError(
             f"{type(env.unwrapped).__name__} has no score_reply(tokens), which a baseline "
-            "reply needs (lhyrl/Dialogue-v0 has one)"
+            "reply (baseline='greedy') needs; lhyrl/Dialogue-v0 has one"
         )
-    return score([t for t in tokens if t != PAD_ID])
+    return score
+
+
+def _score_reply(env: gym.Env[Any, Any], tokens: list[int]) -> dict[str, float]:
+    """``env.unwrapped.score_reply`` of a reply in target form (padding dropped)."""
+    return _reply_scorer(env)([t for t in tokens if t != PAD_ID])
 
 
 def _returns(rewards: Sequence[float], gamma: float) -> list[float]:
@@ -545,11 +550,7 @@ class DialoguePG(DialogueTrainer):
         """``(K, L)`` of the envs' contexts."""
         if baseline == "greedy":
             for env in self.envs:
-                if not callable(getattr(env.unwrapped, "score_reply", None)):
-                    raise ValueError(
-                        f"baseline='greedy' needs envs with score_reply(tokens) (as "
-                        f"lhyrl/Dialogue-v0 has); {type(env.unwrapped).__name__} has none"
-                    )
+                _reply_scorer(env)  # fails now rather than in the first iteration
         self.gamma = float(gamma)
         self.baseline: Baseline = baseline
         self.baseline_decay = float(baseline_decay)
