@@ -7,7 +7,7 @@ Run::
     python scripts/train_dialogue.py --corpus my_dialogues.jsonl --language english
     python scripts/train_dialogue.py --algo rl --iterations 150 --dialogues-per-iteration 16
     python scripts/train_dialogue.py --algo mmi --iterations 1500 --lr 2e-3 --run-dir runs/mmi
-    python scripts/train_dialogue.py --algo rl --init runs/mmi --gamma 0 --lr 1e-4
+    python scripts/train_dialogue.py --algo rl --init runs/mmi --self-play --gamma 0 --lr 1e-4
     python scripts/train_dialogue.py --algo adversarial --init runs/dialogue-english__mle__0__...
     python scripts/train_dialogue.py --resume runs/dialogue-english__mle__0__20261127-103000
     python scripts/train_dialogue.py --resume runs/dialogue-english__rl__0__... --iterations 300
@@ -24,7 +24,9 @@ Run::
   simulated user (openings of the training split, at most ``--max-turns`` agent turns),
   rewarded by ``--reward-weights`` (ease of answering, information flow, semantic coherence),
   and takes one step of REINFORCE (``--gamma``, ``--baseline``, ``--entropy-coef``) plus
-  ``--mle-weight`` times teacher-forced MLE on the training pairs. The env reads and writes
+  ``--mle-weight`` times teacher-forced MLE on the training pairs. With ``--self-play`` the
+  model talks with itself, as in Li et al.'s simulation (the env's user is the model being
+  trained), while the simulated user's model still scores the reward. The env reads and writes
   one vocabulary, its user's: the simulated user is the shipped English model unless
   ``--user-model`` (and, for the semantic-coherence reward, ``--backward-model``, a reply →
   context model) give chat models of the ``--init`` model's vocabulary; another vocabulary
@@ -210,6 +212,11 @@ def _parser() -> argparse.ArgumentParser:
     add("--mle-weight", type=float, default=0.5, help="weight of the teacher-forced MLE term")
     add("--entropy-coef", type=float, default=0.0, help="weight of the entropy bonus")
     add("--gamma", type=float, default=1.0, help="discount over the agent's turns")
+    add(
+        "--self-play",
+        action="store_true",
+        help="talk with itself, as in Li et al.'s simulation (the reward's models stay fixed)",
+    )
     add(
         "--baseline",
         choices=["turn", "mean", "greedy"],
@@ -411,13 +418,20 @@ def dialogue_envs(
     chat_model: ChatModel,
     n: int,
     split: str,
+    *,
+    self_play: bool = False,
 ) -> list[gym.Env[Any, Any]]:
-    """``n`` ``lhyrl/Dialogue-v0`` envs on openings of ``split``, sharing the user models."""
+    """``n`` ``lhyrl/Dialogue-v0`` envs on openings of ``split``, sharing the user models.
+
+    With ``self_play`` the env's user is ``chat_model`` itself, and ``users.user`` only
+    scores the reward (its forward model).
+    """
     return [
         gym.make(
             ENV_ID,
-            user_model=users.user,
+            user_model=chat_model if self_play else users.user,
             backward_model=users.backward,
+            forward_model=users.user if self_play else None,
             split=split,
             max_turns=args.max_turns,
             max_reply_len=chat_model.target_len,
@@ -550,7 +564,14 @@ def train_rl(run: Run) -> DialogueTrainer:
     """Li et al.'s (2016) policy gradient against ``lhyrl/Dialogue-v0``'s simulated user."""
     args = run.args
     assert run.users is not None
-    envs = dialogue_envs(args, run.users, run.chat_model, args.dialogues_per_iteration, "train")
+    envs = dialogue_envs(
+        args,
+        run.users,
+        run.chat_model,
+        args.dialogues_per_iteration,
+        "train",
+        self_play=args.self_play,
+    )
     try:
         trainer = DialoguePG(
             envs=envs,

@@ -163,6 +163,38 @@ def test_rl_resumes_an_interrupted_run_exactly(
     assert [e.step for e in events.Scalars("rollout/reward_total")] == [1, 2]
 
 
+def test_rl_self_play_talks_with_itself_and_resumes_exactly(
+    script: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trainers: list[DialoguePG] = []
+    original_init, original_iteration = DialoguePG.__init__, DialoguePG.train_iteration
+
+    def recorded(self: DialoguePG, **kwargs: Any) -> None:
+        original_init(self, **kwargs)
+        trainers.append(self)
+
+    monkeypatch.setattr(DialoguePG, "__init__", recorded)
+    self_play = [*RL, "--self-play", "--iterations", "2"]
+    script.main([*self_play, "--run-dir", str(tmp_path / "whole")])
+    env = trainers[0].envs[0].unwrapped
+    assert env.user_model is trainers[0].chat_model  # it talks with itself
+    assert env.forward_model is not env.user_model  # the fixed shipped model scores
+    assert env.forward_model.vocabulary == env.user_model.vocabulary
+
+    def dies_in_the_second(self: DialoguePG, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        if self.num_iterations == 1:
+            raise KilledError
+        return original_iteration(self, *args, **kwargs)
+
+    monkeypatch.setattr(DialoguePG, "train_iteration", dies_in_the_second)
+    with pytest.raises(KilledError):
+        script.main([*self_play, "--run-dir", str(tmp_path / "killed")])
+    monkeypatch.setattr(DialoguePG, "train_iteration", original_iteration)
+    result = script.main(["--resume", str(tmp_path / "killed")])
+    assert result["updates"] == 2 and _same_weights(tmp_path / "killed", tmp_path / "whole")
+    assert result["simulation"] == _eval(tmp_path / "whole")["simulation"]
+
+
 def test_rl_refuses_an_init_model_of_another_vocabulary(script: ModuleType, tmp_path: Path) -> None:
     # a tiny MLE run: its vocabulary (min count 2) is not the shipped user's (min count 1)
     mle_dir = tmp_path / "mle"

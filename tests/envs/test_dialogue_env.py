@@ -257,6 +257,32 @@ def test_reward_terms_are_in_info_at_turn_ends_only(make):
     assert infos[9]["information_flow"] > 0.0
 
 
+def test_forward_model_scores_the_reward_and_the_user_still_answers(make, user, backward):
+    """Li et al.'s self-play: a fixed forward model scores; the user model only answers."""
+    torch.manual_seed(2)
+    scorer = ChatModel(
+        Seq2Seq(Seq2SeqConfig(len(user.vocabulary), embedding_dim=8, hidden_dim=8)).eval(),
+        user.vocabulary,
+        "english",
+        LENGTH,
+        LENGTH,
+    )
+    scored = make(forward_model=scorer)
+    assert scored.forward_model is scorer and make().forward_model is user
+    infos = {}
+    for name, env in (
+        ("scorer forward", scored),
+        ("user forward", make()),
+        ("scorer user", DialogueEnv(user_model=scorer, backward_model=backward)),
+    ):
+        env.reset(seed=0, options={"opening": "the sky is blue"})
+        infos[name] = say(env, "how are you ?")[-1]
+    assert infos["scorer forward"]["user_text"] == infos["user forward"]["user_text"]
+    for term in ("ease_of_answering", "semantic_coherence", "reward_total"):
+        assert infos["scorer forward"][term] == pytest.approx(infos["scorer user"][term])
+        assert infos["scorer forward"][term] != pytest.approx(infos["user forward"][term])
+
+
 def test_max_turns_truncates(make):
     env = make(max_turns=2)
     env.reset(seed=0, options={"opening": "the sky is blue"})
@@ -328,6 +354,7 @@ def test_pad_bos_and_separator_are_written_as_unknown(make):
         ({"user_decoding": "top-k"}, "user_decoding"),
         ({"discriminator": object()}, "prob_human"),
         ({"discriminator": Judge(), "backward_model": "x.pt"}, "one or the other"),
+        ({"discriminator": Judge(), "forward_model": "x.pt"}, "forward_model serves"),
         ({"render_mode": "rgb_array"}, "render_mode"),
         ({"dull_replies": []}, "dull_replies"),
         ({"dull_replies": "i don't know"}, "dull_replies"),
@@ -342,12 +369,14 @@ def test_bad_arguments_raise(user, backward, kwargs, match):
         DialogueEnv(**kwargs)
 
 
-def test_model_files_and_vocabularies_are_checked(user, tmp_path):
+def test_model_files_and_vocabularies_are_checked(user, backward, tmp_path):
     with pytest.raises(FileNotFoundError, match="no chat model"):
         DialogueEnv(user_model=tmp_path / "missing.pt", discriminator=Judge())
     other = ChatModel(Seq2Seq(Seq2SeqConfig(7)), Vocabulary(["a", "b", "c"]), "english", 4, 4)
-    with pytest.raises(ValueError, match="vocabulary"):
+    with pytest.raises(ValueError, match="backward model's vocabulary"):
         DialogueEnv(user_model=user, backward_model=other)
+    with pytest.raises(ValueError, match="forward model's vocabulary"):
+        DialogueEnv(user_model=user, backward_model=backward, forward_model=other)
     path = user.save(tmp_path / "user.pt")
     env = DialogueEnv(user_model=str(path), discriminator=Judge())
     assert env.vocabulary == user.vocabulary

@@ -168,7 +168,8 @@ class DialogueEnv(gym.Env[dict[str, Any], np.int64]):
 
     ## Arguments
 
-    `gym.make("lhyrl/Dialogue-v0", user_model=None, backward_model=None, split="train",
+    `gym.make("lhyrl/Dialogue-v0", user_model=None, backward_model=None, forward_model=None,
+    split="train",
     history_turns=4, max_reply_len=20, max_turns=8, reward_weights=(0.25, 0.25, 0.5),
     discriminator=None, user_decoding="greedy", dull_replies=None, corpus=None, data_seed=0,
     render_mode=None)`, all keyword arguments:
@@ -181,6 +182,12 @@ class DialogueEnv(gym.Env[dict[str, Any], np.int64]):
     - `backward_model`: the reply → context model of r3, with the user model's vocabulary;
       `None` for the shipped one of the user model's language. Not used, and must be `None`,
       with a `discriminator`.
+    - `forward_model`: the forward model p_seq2seq of the reward (r1, r2 and r3's first
+      term), with the user model's vocabulary; `None` for the user model. In Li et al.'s
+      simulation the agent talks with itself while a fixed pretrained seq2seq model scores
+      it: to train so, pass the model being trained as `user_model` and the pretrained one
+      here (otherwise the agent would raise its own reward by finding its replies likely).
+      Must be `None` with a `discriminator`.
     - `split`: `"train"`, `"validation"` or `"test"`: where openings are drawn from.
     - `history_turns` (K), `max_reply_len` (L), `max_turns`: see above.
     - `reward_weights`: `(w1, w2, w3)` or a `DialogueRewardWeights`; unused with a
@@ -211,6 +218,7 @@ class DialogueEnv(gym.Env[dict[str, Any], np.int64]):
         *,
         user_model: ChatModel | str | os.PathLike[str] | None = None,
         backward_model: ChatModel | str | os.PathLike[str] | None = None,
+        forward_model: ChatModel | str | os.PathLike[str] | None = None,
         split: str = "train",
         history_turns: int = 4,
         max_reply_len: int = 20,
@@ -245,11 +253,15 @@ class DialogueEnv(gym.Env[dict[str, Any], np.int64]):
                     f"lhyrl.nn.dialogue.HierarchicalDiscriminator), got "
                     f"{type(discriminator).__name__}"
                 )
-            if backward_model is not None:
-                raise ValueError(
-                    "backward_model serves Li et al.'s reward; with a discriminator the reward "
-                    "is its prob_human: pass one or the other"
-                )
+            for name, model in (
+                ("backward_model", backward_model),
+                ("forward_model", forward_model),
+            ):
+                if model is not None:
+                    raise ValueError(
+                        f"{name} serves Li et al.'s reward; with a discriminator the reward "
+                        "is its prob_human: pass one or the other"
+                    )
         self.render_mode = render_mode
         self.split = split
         self.user_decoding: Decoding = user_decoding
@@ -286,22 +298,19 @@ class DialogueEnv(gym.Env[dict[str, Any], np.int64]):
 
         self.discriminator = discriminator
         self.backward_model: ChatModel | None = None
+        self.forward_model: ChatModel | None = None
         self.reward: DialogueReward | None = None
         if discriminator is None:
-            self.backward_model = load_chat_model(backward_model, "backward", self.language)
-            if self.backward_model.vocabulary != self.vocabulary:
-                raise ValueError(
-                    "the backward model's vocabulary differs from the user model's; pass a "
-                    "backward_model trained on the same vocabulary"
-                )
-            backward_device = next(self.backward_model.model.parameters()).device
-            if backward_device != self._device:
-                raise ValueError(
-                    f"the user model is on {self._device}, the backward model on "
-                    f"{backward_device}: put both on one device"
-                )
+            self.backward_model = self._reward_model(
+                load_chat_model(backward_model, "backward", self.language), "backward"
+            )
+            self.forward_model = (
+                self.user_model
+                if forward_model is None
+                else self._reward_model(load_chat_model(forward_model, "forward"), "forward")
+            )
             self.reward = DialogueReward(
-                self.user_model.model,
+                self.forward_model.model,
                 self.backward_model.model,
                 encode_dull_replies(self.vocabulary, self.language, dull_texts).to(self._device),
                 weights=weights,
@@ -400,6 +409,21 @@ class DialogueEnv(gym.Env[dict[str, Any], np.int64]):
         self._context[-1] = self._row(turn)
 
     # --- rewards and the user ----------------------------------------------------------------
+
+    def _reward_model(self, model: ChatModel, role: str) -> ChatModel:
+        """``model``, checked to share the user model's vocabulary and device."""
+        if model.vocabulary != self.vocabulary:
+            raise ValueError(
+                f"the {role} model's vocabulary differs from the user model's; pass a "
+                f"{role}_model trained on the same vocabulary"
+            )
+        device = next(model.model.parameters()).device
+        if device != self._device:
+            raise ValueError(
+                f"the user model is on {self._device}, the {role} model on {device}: put "
+                "both on one device"
+            )
+        return model
 
     def _turn_reward(self, reply: Turn, wrote_eos: bool) -> dict[str, float]:
         """The reward terms of the agent's finished reply (not yet in the dialogue)."""
