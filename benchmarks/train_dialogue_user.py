@@ -2,12 +2,13 @@
 
 Run::
 
-    python benchmarks/train_dialogue_user.py            # a few minutes on one CPU thread
+    python benchmarks/train_dialogue_user.py                      # about a minute, one thread
+    python benchmarks/train_dialogue_user.py --language chinese
 
 Both models are seq2seq with additive attention (embedding 64, LSTM 64 per direction,
 bidirectional encoder) trained by teacher-forced MLE (:class:`lhyrl.agents.DialogueMLE`) on
-the training split of ``DialogueData.load("english", seed=0, min_count=1, context_turns=1)``
-(chatterbot-corpus English, split by conversation):
+the training split of ``DialogueData.load(language, seed=0, min_count=1, context_turns=1)``
+(chatterbot-corpus English words or Chinese characters, split by conversation):
 
 - **forward**: context → reply, ``p(reply | context)``; the env's simulated user, and the
   model the RL agents start from;
@@ -16,8 +17,9 @@ the training split of ``DialogueData.load("english", seed=0, min_count=1, contex
 
 Each trains for at most ``--max-epochs`` epochs; the epoch with the lowest validation NLL
 (per token) is kept, and training stops after ``--patience`` epochs without improvement.
-The models go to ``lhyrl/envs/dialogue/weights/english_{forward,backward}.pt`` (ChatModel
-files, float16 weights) and the table to ``benchmarks/results/dialogue_user.md``.
+The models go to ``lhyrl/envs/dialogue/weights/<language>_{forward,backward}.pt`` (ChatModel
+files, float16 weights) and the table to ``benchmarks/results/dialogue_user.md`` (English) or
+``dialogue_user_chinese.md``.
 """
 
 from __future__ import annotations
@@ -35,17 +37,21 @@ from common import write_table
 
 from lhyrl.agents.dialogue import DialogueMLE, new_chat_model
 from lhyrl.data.dialogue import DialogueData, TokenizedPair, encode_pairs
-from lhyrl.data.text import EOS_ID, UNK_ID
+from lhyrl.data.text import EOS_ID, LANGUAGES, UNK_ID, Language
 from lhyrl.nn.chat_model import ChatModel
 from lhyrl.nn.seq2seq import Seq2SeqConfig
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "lhyrl" / "envs" / "dialogue" / "weights"
 SOURCE_LEN = TARGET_LEN = 20
-PROMPTS = ("hi", "how are you?", "what is ai?", "tell me a joke", "do you like music?")
+PROMPTS: dict[Language, tuple[str, ...]] = {
+    "english": ("hi", "how are you?", "what is ai?", "tell me a joke", "do you like music?"),
+    "chinese": ("你好", "你好吗?", "什么是ai?", "讲个笑话", "你喜欢音乐吗?"),
+}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    p.add_argument("--language", choices=LANGUAGES, default="english")
     p.add_argument("--max-epochs", type=int, default=30)
     p.add_argument("--patience", type=int, default=5, help="epochs without improvement")
     p.add_argument("--lr", type=float, default=3e-3)
@@ -85,7 +91,7 @@ def train_one(
     chat_model = new_chat_model(
         config=config,
         vocabulary=vocab,
-        language="english",
+        language=data.language,
         source_len=SOURCE_LEN,
         target_len=TARGET_LEN,
         context_turns=1,
@@ -107,11 +113,13 @@ def train_one(
             break
     seconds = time.perf_counter() - start
     trainer.model.load_state_dict(best[2])
-    path = chat_model.save(args.out / f"english_{name}.pt", half=True)
+    path = chat_model.save(args.out / f"{data.language}_{name}.pt", half=True)
     reloaded = ChatModel.load(path)
     metrics = DialogueMLE(chat_model=reloaded, seed=args.seed).evaluate(*val, log=False)
     assert abs(metrics["nll"] - best[0]) < 1e-2, (metrics["nll"], best[0])  # float16 weights
-    samples = [(prompt, reloaded.reply([prompt], decoding="beam")) for prompt in PROMPTS]
+    samples = [
+        (prompt, reloaded.reply([prompt], decoding="beam")) for prompt in PROMPTS[data.language]
+    ]
     return {
         "name": name,
         "path": path,
@@ -129,7 +137,7 @@ def train_one(
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     torch.set_num_threads(1)
-    data = DialogueData.load("english", seed=0, min_count=args.min_count, context_turns=1)
+    data = DialogueData.load(args.language, seed=0, min_count=args.min_count, context_turns=1)
     results = [
         train_one("forward", data, data.train, data.validation, args),
         train_one("backward", data, swap(data.train), swap(data.validation), args),
@@ -156,8 +164,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     for r in results:
         sample_lines += ["", f"{r['name']} (beam search, 4 beams):", ""]
         sample_lines += [f"- `{prompt}` → `{reply}`" for prompt, reply in r["samples"]]
+    english_unk = (
+        " (with `min_count=2`, 11.6% are, and the models learn to say `<unk>`)"
+        if args.language == "english"
+        else ""
+    )
     notes = f"""
-Data: `DialogueData.load("english", seed=0, min_count={args.min_count}, context_turns=1)`:
+Data: `DialogueData.load("{args.language}", seed=0, min_count={args.min_count}, context_turns=1)`:
 {len(data.train)} training, {len(data.validation)} validation pairs, {len(data.vocabulary)}
 tokens; source and target length {SOURCE_LEN}. Model: `Seq2SeqConfig(embedding_dim=64,
 hidden_dim=64, attention="additive", dropout={args.dropout})`, bidirectional LSTM encoder.
@@ -168,8 +181,7 @@ Training: `DialogueMLE`, Adam lr {args.lr}, batch {args.batch_size}, gradient no
 reply, corpus level) and length are of the greedy replies. Wall time is the training loop's.
 The backward model reads a reply and scores the context (Li et al. 2016's semantic
 coherence). With `min_count={args.min_count}`, {unknown:.1%} of the training replies' tokens
-are `<unk>` (with `min_count=2`, 11.6% are, and the models learn to say `<unk>`); weights
-are stored as float16 to keep the files small.
+are `<unk>`{english_unk}; weights are stored as float16 to keep the files small.
 {chr(10).join(sample_lines)}
 """
     header = [
@@ -185,7 +197,11 @@ are stored as float16 to keep the files small.
         "train s",
     ]
     path = write_table(
-        "dialogue_user", "Dialogue-v0 shipped chat models (MLE)", header, rows, notes
+        "dialogue_user" if args.language == "english" else f"dialogue_user_{args.language}",
+        f"Dialogue-v0 shipped {args.language} chat models (MLE)",
+        header,
+        rows,
+        notes,
     )
     print(path.read_text())
 

@@ -19,18 +19,19 @@ Run::
   ``--epochs`` epochs.
 - ``rl``: Li et al.'s (2016) policy gradient (:class:`DialoguePG`) from an MLE model
   (``--init``: a chat-model file or a run directory with ``model.pt``; by default the shipped
-  English model ``lhyrl/envs/dialogue/weights/english_forward.pt``). Each of ``--iterations``
-  iterations holds ``--dialogues-per-iteration`` dialogues with ``lhyrl/Dialogue-v0``'s
-  simulated user (openings of the training split, at most ``--max-turns`` agent turns),
-  rewarded by ``--reward-weights`` (ease of answering, information flow, semantic coherence),
-  and takes one step of REINFORCE (``--gamma``, ``--baseline``, ``--entropy-coef``) plus
-  ``--mle-weight`` times teacher-forced MLE on the training pairs. With ``--self-play`` the
-  model talks with itself, as in Li et al.'s simulation (the env's user is the model being
-  trained), while the simulated user's model still scores the reward. The env reads and writes
-  one vocabulary, its user's: the simulated user is the shipped English model unless
-  ``--user-model`` (and, for the semantic-coherence reward, ``--backward-model``, a reply →
-  context model) give chat models of the ``--init`` model's vocabulary; another vocabulary
-  is refused before anything is written.
+  model of ``--language``, ``lhyrl/envs/dialogue/weights/<language>_forward.pt``). Each of
+  ``--iterations`` iterations holds ``--dialogues-per-iteration`` dialogues with
+  ``lhyrl/Dialogue-v0``'s simulated user (openings of the training split, at most
+  ``--max-turns`` agent turns), rewarded by ``--reward-weights`` (ease of answering,
+  information flow, semantic coherence), and takes one step of REINFORCE (``--gamma``,
+  ``--baseline``, ``--entropy-coef``) plus ``--mle-weight`` times teacher-forced MLE on the
+  training pairs. With ``--self-play`` the model talks with itself, as in Li et al.'s
+  simulation (the env's user is the model being trained), while the simulated user's model
+  still scores the reward. The env reads and writes one vocabulary, its user's: the simulated
+  user is the shipped model of the language unless ``--user-model`` (and, for the
+  semantic-coherence reward, ``--backward-model``, a reply → context model) give chat models
+  of the ``--init`` model's vocabulary; another vocabulary is refused before anything is
+  written.
 - ``mmi``: the first stage of Li et al.'s RL (:class:`DialogueMMI`), from the same
   ``--init``: each of ``--iterations`` iterations samples ``--candidates`` replies to each of
   ``--contexts-per-step`` training contexts and takes one policy-gradient step toward the
@@ -117,7 +118,7 @@ MODEL_FILE = "model.pt"
 EVAL_FILE = "eval.json"
 CHECKPOINTS = "checkpoints"
 ENV_ID = "lhyrl/Dialogue-v0"
-SHIPPED = "the shipped English model (lhyrl/envs/dialogue/weights/english_{role}.pt)"
+SHIPPED = "the shipped {language} model (lhyrl/envs/dialogue/weights/{language}_{role}.pt)"
 RESUME_OVERRIDES = ("epochs", "iterations", "threads")
 """What ``--resume`` may change: the length of the run, and the torch threads."""
 SIMULATION_KEYS = (
@@ -191,10 +192,10 @@ def _parser() -> argparse.ArgumentParser:
 
     both = p.add_argument_group("rl, mmi and adversarial")
     add = both.add_argument
-    add("--init", metavar="PATH", help="MLE chat model or run dir (default: shipped English)")
+    add("--init", metavar="PATH", help="MLE chat model or run dir (default: the shipped one)")
     add("--iterations", type=int, help="training iterations (default 150)")
     add("--sample-every", type=int, default=10, help="iterations between text samples")
-    add("--user-model", metavar="PATH", help="simulated user (default: shipped English)")
+    add("--user-model", metavar="PATH", help="simulated user (default: the shipped one)")
     add("--backward-model", metavar="PATH", help="reply → context model of the reward")
     add("--temperature", type=float, default=1.0, help="sampling temperature of replies")
 
@@ -324,7 +325,7 @@ def load_init_model(args: argparse.Namespace) -> ChatModel:
     """The starting model of ``rl``, ``mmi`` and ``adversarial``: ``--init``, or the shipped one."""
     try:
         if args.init is None:
-            return load_shipped_model(None, "forward")
+            return load_shipped_model(None, "forward", args.language or "english")
         return load_chat_model(args.init)
     except (FileNotFoundError, ChatModelError) as err:
         raise RunError(f"--init: {err}") from err
@@ -392,8 +393,13 @@ def simulated_user(args: argparse.Namespace, chat_model: ChatModel) -> Simulated
     Raises:
         RunError: If a model is missing or unreadable, or a vocabulary differs.
     """
-    source = SHIPPED.format(role="forward") if args.user_model is None else args.user_model
-    user = _load_env_model(args.user_model, "forward", "english", "--user-model")
+    language = chat_model.language
+    source = (
+        SHIPPED.format(language=language, role="forward")
+        if args.user_model is None
+        else args.user_model
+    )
+    user = _load_env_model(args.user_model, "forward", language, "--user-model")
     if user.vocabulary != chat_model.vocabulary or user.language != chat_model.language:
         raise RunError(
             f"the model's vocabulary ({len(chat_model.vocabulary)} {chat_model.language} "
@@ -788,7 +794,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         result: dict[str, Any] = {
             "run_dir": str(run_dir),
             "algo": args.algo,
-            "init": None if args.algo == "mle" else (args.init or SHIPPED.format(role="forward")),
+            "init": None
+            if args.algo == "mle"
+            else (args.init or SHIPPED.format(language=data.language, role="forward")),
             "language": data.language,
             "corpus": args.corpus or f"chatterbot-corpus/{data.language}",
             "seed": args.seed,

@@ -36,11 +36,13 @@ from torch import Tensor
 
 from lhyrl.data.dataset import DatasetError
 from lhyrl.data.text import (
+    LANGUAGES,
     PAD_ID,
     SPECIAL_TOKENS,
     Language,
     Vocabulary,
     chatterbot_files,
+    check_language,
     tokenize,
 )
 
@@ -84,11 +86,6 @@ class DialogueCorpus:
 
     def __len__(self) -> int:
         return len(self.conversations)
-
-
-def _check_language(language: str) -> None:
-    if language not in ("english", "chinese"):
-        raise ValueError(f"language must be 'english' or 'chinese', got {language!r}")
 
 
 @functools.lru_cache(maxsize=4)
@@ -183,12 +180,12 @@ def load_conversations(
             names the line), or if no conversation has two turns.
         ValueError: If ``language`` is not ``"english"`` or ``"chinese"``.
     """
-    if isinstance(source, str) and source in ("english", "chinese"):
+    if isinstance(source, str) and source in LANGUAGES:
         if language not in (None, source):
             raise ValueError(f"corpus {source!r} is tokenized as {source}, not {language!r}")
         conversations, skipped = _chatterbot_conversations(source)
-        language = source  # type: ignore[assignment]
-        name = source
+        language = source
+        name = str(source)
     else:
         path = Path(source)
         if not path.is_file():
@@ -208,8 +205,9 @@ def load_conversations(
         if not kept:
             raise DatasetError(f"{path}: no line holds a conversation of two turns; {_LAYOUT}")
         conversations, name = tuple(kept), str(path)
-    language = language or "english"
-    _check_language(language)
+    if language is None:
+        language = "english"
+    check_language(language)
     unique = tuple(dict.fromkeys(conversations)) if deduplicate else conversations
     return DialogueCorpus(unique, language, name, skipped, len(conversations) - len(unique))
 
@@ -435,7 +433,7 @@ class DialogueData:
             min_count: See :meth:`Vocabulary.build`.
             max_vocab: Most ids in the vocabulary, special ones included.
         """
-        _check_language(language)
+        check_language(language)
         splits = split_conversations(conversations, seed=seed, fractions=fractions)
         parts = [
             tuple(tokenize_pairs(dialogue_pairs(split, context_turns=context_turns), language))

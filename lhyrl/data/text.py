@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 import yaml
@@ -34,6 +34,7 @@ from lhyrl.files import atomic_write_text
 
 Language = Literal["english", "chinese"]
 """How text is split: English into words, Chinese into characters."""
+LANGUAGES: tuple[Language, ...] = get_args(Language)
 
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 SPECIAL_TOKENS = (PAD, BOS, EOS, UNK)
@@ -45,8 +46,9 @@ _CHINESE = re.compile(r"[A-Za-z0-9]+|\S")
 _LATIN = re.compile(r"[A-Za-z0-9]+")
 
 
-def _check_language(language: str) -> None:
-    if language not in ("english", "chinese"):
+def check_language(language: str) -> None:
+    """Raise ``ValueError`` unless ``language`` is one of :data:`LANGUAGES`."""
+    if language not in LANGUAGES:
         raise ValueError(f"language must be 'english' or 'chinese', got {language!r}")
 
 
@@ -64,7 +66,7 @@ def tokenize(text: str, language: Language = "english") -> list[str]:
     Returns:
         The tokens, in order.
     """
-    _check_language(language)
+    check_language(language)
     if language == "english":
         return _ENGLISH.findall(text.lower())
     return _CHINESE.findall(text)
@@ -72,7 +74,7 @@ def tokenize(text: str, language: Language = "english") -> list[str]:
 
 def detokenize(tokens: Iterable[str], language: Language = "english") -> str:
     """Join tokens into text: with spaces for English; for Chinese, only between Latin words."""
-    _check_language(language)
+    check_language(language)
     if language == "english":
         return " ".join(tokens)
     text = ""
@@ -237,7 +239,7 @@ def load_chatterbot_corpus(language: Language = "english") -> list[str]:
     Args:
         language: ``"english"`` (about 1,900 utterances) or ``"chinese"`` (about 880).
     """
-    _check_language(language)
+    check_language(language)
     return list(_chatterbot_utterances(language))
 
 
@@ -307,11 +309,11 @@ class TextCorpus:
             min_count: See :meth:`Vocabulary.build`.
             max_vocab: See :meth:`Vocabulary.build`.
         """
-        if isinstance(source, str) and source in ("english", "chinese"):
+        if isinstance(source, str) and source in LANGUAGES:
             if language not in (None, source):
                 raise ValueError(f"corpus {source!r} is tokenized as {source}, not {language!r}")
-            sentences = load_chatterbot_corpus(source)  # type: ignore[arg-type]
-            language = source  # type: ignore[assignment]
+            sentences = load_chatterbot_corpus(source)
+            language = source
         else:
             if not Path(source).is_file():
                 raise FileNotFoundError(
@@ -319,7 +321,7 @@ class TextCorpus:
                 )
             sentences = load_text_file(source)
         language = language or "english"
-        _check_language(language)
+        check_language(language)
         return cls.from_sentences(sentences, language, min_count=min_count, max_vocab=max_vocab)
 
     def encode(self, length: int) -> np.ndarray:

@@ -195,6 +195,20 @@ def test_rl_self_play_talks_with_itself_and_resumes_exactly(
     assert result["simulation"] == _eval(tmp_path / "whole")["simulation"]
 
 
+def test_rl_in_chinese_starts_from_and_talks_with_the_shipped_chinese_models(
+    script: ModuleType, tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "zh"
+    result = script.main(
+        [*RL, "--language", "chinese", "--iterations", "1", "--run-dir", str(run_dir)]
+    )
+    shipped = load_shipped_model(None, "forward", "chinese")
+    assert "chinese_forward.pt" in result["init"] and result["language"] == "chinese"
+    model = ChatModel.load(run_dir / "model.pt")
+    assert model.language == "chinese" and model.vocabulary == shipped.vocabulary
+    assert result["simulation_note"] is None and result["simulation"]["n_dialogues"] == 4
+
+
 def test_rl_refuses_an_init_model_of_another_vocabulary(script: ModuleType, tmp_path: Path) -> None:
     # a tiny MLE run: its vocabulary (min count 2) is not the shipped user's (min count 1)
     mle_dir = tmp_path / "mle"
@@ -210,8 +224,10 @@ def test_rl_refuses_an_init_model_of_another_vocabulary(script: ModuleType, tmp_
     assert not run_dir.exists()  # refused before anything was written
     with pytest.raises(script.RunError, match=r"--init: .* holds no model\.pt"):
         script.main([*RL, "--init", str(tmp_path), "--run-dir", str(run_dir)])
-    with pytest.raises(script.RunError, match="--language chinese"):
-        script.main([*RL, "--language", "chinese", "--run-dir", str(run_dir)])
+    with pytest.raises(script.RunError, match="--language chinese"):  # an English --init
+        script.main(
+            [*RL, "--language", "chinese", "--init", str(mle_dir), "--run-dir", str(run_dir)]
+        )
     with pytest.raises(SystemExit):  # --resume changes nothing but the run's length
         script.main(["--resume", str(mle_dir), "--lr", "1.0"])
     with pytest.raises(SystemExit):  # the self-critical baseline scores one turn only

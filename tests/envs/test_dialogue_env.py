@@ -76,7 +76,7 @@ def make(user: ChatModel, backward: ChatModel):
 
 def say(env: DialogueEnv, text: str, *, eos: bool = True):
     """Write a reply token by token; returns the last step's result."""
-    ids = env.vocabulary.encode(tokenize(text)) + [EOS_ID] * eos
+    ids = env.vocabulary.encode(tokenize(text, env.language)) + [EOS_ID] * eos
     for token in ids:
         result = env.step(np.int64(token))
     return result
@@ -104,14 +104,25 @@ def test_passes_gymnasium_and_sb3_check_env(make, user, backward):
     check_env(make(discriminator=Judge(), history_turns=2, max_reply_len=5), skip_render_check=True)
 
 
-def test_shipped_default_model_passes_both_check_envs_through_gym_make():
-    assert shipped_model_file("forward").is_file(), "the shipped simulated user is missing"
-    env = gym.make("lhyrl/Dialogue-v0")
+@pytest.mark.parametrize("language", [None, "english", "chinese"])
+def test_shipped_models_pass_both_check_envs_through_gym_make(language):
+    assert shipped_model_file("forward", language or "english").is_file()
+    env = gym.make("lhyrl/Dialogue-v0", language=language)
     unwrapped = env.unwrapped
-    assert isinstance(unwrapped, DialogueEnv) and unwrapped.language == "english"
+    assert isinstance(unwrapped, DialogueEnv) and unwrapped.language == (language or "english")
+    assert unwrapped.user_model.language == unwrapped.backward_model.language
     assert unwrapped.action_space.n == len(unwrapped.vocabulary)
     check_env(unwrapped, skip_render_check=False)
-    sb3_check_env(gym.make("lhyrl/Dialogue-v0"), warn=True)
+    sb3_check_env(gym.make("lhyrl/Dialogue-v0", language=language), warn=True)
+
+
+def test_shipped_chinese_user_talks_in_characters():
+    env = gym.make("lhyrl/Dialogue-v0", language="chinese", split="test").unwrapped
+    _, info = env.reset(seed=0, options={"opening": "你好吗?"})
+    assert info["user_text"] == "你好吗?"
+    *_, info = say(env, "我很好,你呢?")
+    assert math.isfinite(info["reward_total"]) and "我很好" in info["agent_text"]
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in info["user_text"])  # the user answers
 
 
 def test_gym_make_passes_models_and_arguments(user, backward):
@@ -359,6 +370,8 @@ def test_pad_bos_and_separator_are_written_as_unknown(make):
         ({"dull_replies": []}, "dull_replies"),
         ({"dull_replies": "i don't know"}, "dull_replies"),
         ({"user_model": 42}, "user_model"),
+        ({"language": "french"}, "language must be one of"),
+        ({"language": "chinese"}, "user model's language is 'english'"),
     ],
 )
 def test_bad_arguments_raise(user, backward, kwargs, match):

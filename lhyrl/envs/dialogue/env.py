@@ -16,7 +16,7 @@ from gymnasium import spaces
 from torch import Tensor, nn
 
 from lhyrl.data.dialogue import TURN_SEPARATOR, DialogueData
-from lhyrl.data.text import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Language, tokenize
+from lhyrl.data.text import BOS_ID, EOS_ID, LANGUAGES, PAD_ID, UNK_ID, Language, tokenize
 from lhyrl.envs.dialogue.user import load_chat_model
 from lhyrl.nn.chat_model import ChatModel, Decoding
 from lhyrl.rewards.dialogue import (
@@ -168,16 +168,20 @@ class DialogueEnv(gym.Env[dict[str, Any], np.int64]):
 
     ## Arguments
 
-    `gym.make("lhyrl/Dialogue-v0", user_model=None, backward_model=None, forward_model=None,
-    split="train",
+    `gym.make("lhyrl/Dialogue-v0", language=None, user_model=None, backward_model=None,
+    forward_model=None, split="train",
     history_turns=4, max_reply_len=20, max_turns=8, reward_weights=(0.25, 0.25, 0.5),
     discriminator=None, user_decoding="greedy", dull_replies=None, corpus=None, data_seed=0,
     render_mode=None)`, all keyword arguments:
 
+    - `language`: `"english"` or `"chinese"`, the language of the shipped models that
+      `user_model=None` and `backward_model=None` stand for; `None` for English, or for
+      the language of a given `user_model` (which it must then match).
     - `user_model`: the simulated user and forward model, a `ChatModel`, the path of a file
-      written by `ChatModel.save`, or `None` for the shipped English model
-      (`lhyrl/envs/dialogue/weights/english_forward.pt`). Its vocabulary, language and
-      `context_turns` are the env's. For Chinese, or another corpus, train and pass your own
+      written by `ChatModel.save`, or `None` for the shipped model of `language`
+      (`lhyrl/envs/dialogue/weights/{english,chinese}_forward.pt`, trained on the training
+      split of chatterbot-corpus, seed 0). Its vocabulary, language and `context_turns`
+      are the env's. For another corpus, train and pass your own
       (`lhyrl.data.dialogue.DialogueData`, `ChatModel`).
     - `backward_model`: the reply → context model of r3, with the user model's vocabulary;
       `None` for the shipped one of the user model's language. Not used, and must be `None`,
@@ -216,6 +220,7 @@ class DialogueEnv(gym.Env[dict[str, Any], np.int64]):
     def __init__(
         self,
         *,
+        language: Language | None = None,
         user_model: ChatModel | str | os.PathLike[str] | None = None,
         backward_model: ChatModel | str | os.PathLike[str] | None = None,
         forward_model: ChatModel | str | os.PathLike[str] | None = None,
@@ -266,7 +271,15 @@ class DialogueEnv(gym.Env[dict[str, Any], np.int64]):
         self.split = split
         self.user_decoding: Decoding = user_decoding
 
-        self.user_model = load_chat_model(user_model, "forward")
+        if language is not None and language not in LANGUAGES:
+            raise ValueError(f"language must be one of {LANGUAGES} or None, got {language!r}")
+        self.user_model = load_chat_model(user_model, "forward", language or "english")
+        if language is not None and self.user_model.language != language:
+            raise ValueError(
+                f"language={language!r}, but the user model's language is "
+                f"{self.user_model.language!r}: leave language out or pass a user model of that "
+                "language"
+            )
         self.vocabulary = self.user_model.vocabulary
         self.language: Language = self.user_model.language
         self.vocab_size = len(self.vocabulary)

@@ -1,15 +1,16 @@
 """The chat models behind ``lhyrl/Dialogue-v0``: the shipped files and how a model is given.
 
-Two :class:`~lhyrl.nn.chat_model.ChatModel` files ship with lhyrl, trained on the English
-chatterbot-corpus (the training split of ``DialogueData.load("english", seed=0)``):
+Two :class:`~lhyrl.nn.chat_model.ChatModel` files per language ship with lhyrl, trained on
+chatterbot-corpus (the training split of ``DialogueData.load(language, seed=0)``; English
+words, Chinese characters) by ``benchmarks/train_dialogue_user.py``:
 
-- ``weights/english_forward.pt``: context → reply. It is the simulated user that answers the
-  agent, and Li et al.'s (2016) forward model ``p_seq2seq`` of the reward.
-- ``weights/english_backward.pt``: reply → context, Li et al.'s backward model of the
+- ``weights/<language>_forward.pt``: context → reply. It is the simulated user that answers
+  the agent, and Li et al.'s (2016) forward model ``p_seq2seq`` of the reward.
+- ``weights/<language>_backward.pt``: reply → context, Li et al.'s backward model of the
   semantic-coherence term.
 
 They are read through :mod:`importlib.resources`, so they are found wherever lhyrl is
-installed. Other languages have no shipped model: pass your own.
+installed.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ _ARGUMENT: dict[Role, str] = {"forward": "user_model", "backward": "backward_mod
 
 
 def shipped_model_file(role: Role, language: Language = "english") -> Traversable:
-    """The resource of a shipped chat model (it may not exist: only English ones ship).
+    """The resource of a shipped chat model (English and Chinese ones ship).
 
     Args:
         role: ``"forward"`` or ``"backward"``.
@@ -75,8 +76,8 @@ def load_chat_model(
         if not resource.is_file():
             raise FileNotFoundError(
                 f"the shipped {language} {role} chat model "
-                f"lhyrl/envs/dialogue/weights/{language}_{role}.pt is missing (lhyrl ships "
-                f"English models only); pass {argument}= a ChatModel or the path of one"
+                f"lhyrl/envs/dialogue/weights/{language}_{role}.pt is missing (is lhyrl "
+                f"installed whole?); pass {argument}= a ChatModel or the path of one"
             )
         with resources.as_file(resource) as path:
             return ChatModel.load(path)
