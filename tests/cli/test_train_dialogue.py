@@ -87,6 +87,23 @@ def _same_weights(a: Path, b: Path) -> bool:
     return one.keys() == two.keys() and all(torch.equal(one[k], two[k]) for k in one)
 
 
+def _killed_in_the_second_iteration(
+    script: ModuleType, argv: list[str], trainer: type[DialoguePG | DialogueMMI]
+) -> None:
+    """Run the script with ``trainer.train_iteration`` dying as its second iteration starts."""
+    original = trainer.train_iteration
+
+    def dies_in_the_second(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if self.num_iterations == 1:
+            raise KilledError
+        return original(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(trainer, "train_iteration", dies_in_the_second)
+        with pytest.raises(KilledError):
+            script.main(argv)
+
+
 def _check_common(run_dir: Path, algo: str) -> dict[str, Any]:
     """What every run leaves: args, the chat model, eval.json with a simulation, a checkpoint."""
     args = json.loads((run_dir / "args.json").read_text(encoding="utf-8"))
@@ -138,20 +155,12 @@ def test_rl_writes_a_complete_run(rl_run: Path) -> None:
 
 
 def test_rl_resumes_an_interrupted_run_exactly(
-    script: ModuleType, rl_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    script: ModuleType, rl_run: Path, tmp_path: Path
 ) -> None:
     run_dir = tmp_path / "run"
-    original = DialoguePG.train_iteration
-
-    def dies_in_the_second(self: DialoguePG, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        if self.num_iterations == 1:
-            raise KilledError
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(DialoguePG, "train_iteration", dies_in_the_second)
-    with pytest.raises(KilledError):
-        script.main([*RL, "--iterations", "2", "--run-dir", str(run_dir)])
-    monkeypatch.undo()
+    _killed_in_the_second_iteration(
+        script, [*RL, "--iterations", "2", "--run-dir", str(run_dir)], DialoguePG
+    )
     assert (run_dir / "checkpoints" / "checkpoint.pt").is_file()
     assert not (run_dir / "model.pt").exists() and not (run_dir / "eval.json").exists()
 
@@ -167,7 +176,7 @@ def test_rl_self_play_talks_with_itself_and_resumes_exactly(
     script: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     trainers: list[DialoguePG] = []
-    original_init, original_iteration = DialoguePG.__init__, DialoguePG.train_iteration
+    original_init = DialoguePG.__init__
 
     def recorded(self: DialoguePG, **kwargs: Any) -> None:
         original_init(self, **kwargs)
@@ -180,16 +189,9 @@ def test_rl_self_play_talks_with_itself_and_resumes_exactly(
     assert env.user_model is trainers[0].chat_model  # it talks with itself
     assert env.forward_model is not env.user_model  # the fixed shipped model scores
     assert env.forward_model.vocabulary == env.user_model.vocabulary
-
-    def dies_in_the_second(self: DialoguePG, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        if self.num_iterations == 1:
-            raise KilledError
-        return original_iteration(self, *args, **kwargs)
-
-    monkeypatch.setattr(DialoguePG, "train_iteration", dies_in_the_second)
-    with pytest.raises(KilledError):
-        script.main([*self_play, "--run-dir", str(tmp_path / "killed")])
-    monkeypatch.setattr(DialoguePG, "train_iteration", original_iteration)
+    _killed_in_the_second_iteration(
+        script, [*self_play, "--run-dir", str(tmp_path / "killed")], DialoguePG
+    )
     result = script.main(["--resume", str(tmp_path / "killed")])
     assert result["updates"] == 2 and _same_weights(tmp_path / "killed", tmp_path / "whole")
     assert result["simulation"] == _eval(tmp_path / "whole")["simulation"]
@@ -238,9 +240,7 @@ def test_rl_refuses_an_init_model_of_another_vocabulary(script: ModuleType, tmp_
 # ----------------------------------------------------------------------------------- mmi
 
 
-def test_mmi_writes_a_complete_run_that_resumes_exactly(
-    script: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_mmi_writes_a_complete_run_that_resumes_exactly(script: ModuleType, tmp_path: Path) -> None:
     whole = tmp_path / "whole"
     result = script.main([*MMI, "--iterations", "2", "--run-dir", str(whole)])
     _check_common(whole, "mmi")
@@ -259,17 +259,9 @@ def test_mmi_writes_a_complete_run_that_resumes_exactly(
     assert [e.step for e in events.Scalars("train/reward_mean")] == [1, 2]
 
     run_dir = tmp_path / "run"
-    original = DialogueMMI.train_iteration
-
-    def dies_in_the_second(self: DialogueMMI, *args: Any, **kwargs: Any) -> dict[str, float]:
-        if self.num_iterations == 1:
-            raise KilledError
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(DialogueMMI, "train_iteration", dies_in_the_second)
-    with pytest.raises(KilledError):
-        script.main([*MMI, "--iterations", "2", "--run-dir", str(run_dir)])
-    monkeypatch.undo()
+    _killed_in_the_second_iteration(
+        script, [*MMI, "--iterations", "2", "--run-dir", str(run_dir)], DialogueMMI
+    )
     resumed = script.main(["--resume", str(run_dir)])
     assert resumed["iterations"] == 2 and _same_weights(run_dir, whole)
     assert resumed["simulation"] == result["simulation"]
