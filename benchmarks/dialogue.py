@@ -242,6 +242,17 @@ def mean_of(rows: Sequence[dict[str, Any]], key: str) -> float:
     return sum(r[key] for r in rows) / len(rows) if rows else float("nan")
 
 
+def first_and_last(
+    history: Sequence[dict[str, Any]], key: str, window: int, name: str
+) -> dict[str, float]:
+    """``{name}_first`` / ``{name}_last``: the mean of ``key`` over the first / last iterations."""
+    n = min(window, len(history))
+    return {
+        f"{name}_first": mean_of(history[:n], key),
+        f"{name}_last": mean_of(history[len(history) - n :], key),
+    }
+
+
 def train_mmi(
     mle: ChatModel,
     data: DialogueData,
@@ -277,13 +288,11 @@ def train_mmi(
                 flush=True,
             )
     seconds = time.perf_counter() - start
-    first, last = history[: min(50, len(history))], history[-min(50, len(history)) :]
     return bot, {
         "seconds": seconds,
         "iterations": args.mmi_iterations,
         "seconds_per_iteration": seconds / max(args.mmi_iterations, 1),
-        "reward_first": mean_of(first, "reward_mean"),
-        "reward_last": mean_of(last, "reward_mean"),
+        **first_and_last(history, "reward_mean", 50, "reward"),
     }
 
 
@@ -331,15 +340,12 @@ def train_rl(
     seconds = time.perf_counter() - start
     for env in envs:
         env.close()
-    first, last = history[: min(10, len(history))], history[-min(10, len(history)) :]
     return bot, {
         "seconds": seconds,
         "iterations": args.rl_iterations,
         "seconds_per_iteration": seconds / max(args.rl_iterations, 1),
-        "rollout_reward_first": mean_of(first, "rollout/reward_total"),
-        "rollout_reward_last": mean_of(last, "rollout/reward_total"),
-        "rollout_length_first": mean_of(first, "rollout/dialogue_length"),
-        "rollout_length_last": mean_of(last, "rollout/dialogue_length"),
+        **first_and_last(history, "rollout/reward_total", 10, "rollout_reward"),
+        **first_and_last(history, "rollout/dialogue_length", 10, "rollout_length"),
     }
 
 

@@ -106,7 +106,7 @@ from lhyrl.agents.dialogue import (
 )
 from lhyrl.chat import load_chat_model
 from lhyrl.data.dialogue import DialogueData, TokenizedPair, encode_pairs
-from lhyrl.data.text import UNK_ID, Language
+from lhyrl.data.text import LANGUAGES, UNK_ID, Language
 from lhyrl.envs.dialogue.user import Role
 from lhyrl.envs.dialogue.user import load_chat_model as load_shipped_model
 from lhyrl.files import atomic_write_text
@@ -150,7 +150,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     add = p.add_argument
     add("--algo", choices=sorted(ALGORITHMS), default="mle", help="the trainer")
-    add("--language", choices=["english", "chinese"], help="default: english, or --init's")
+    add("--language", choices=LANGUAGES, help="default: english, or --init's")
     add("--corpus", help="a JSONL or TSV dialogue file (default: chatterbot-corpus)")
     add(
         "--data-seed",

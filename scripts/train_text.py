@@ -39,7 +39,7 @@ from stable_baselines3.common.logger import Logger, configure
 import lhyrl  # noqa: F401  (registers lhyrl/TextGen-v0)
 from lhyrl.agents.seqgan import SeqGAN
 from lhyrl.agents.sequence_base import MLE
-from lhyrl.data.text import BOS_ID
+from lhyrl.data.text import BOS_ID, LANGUAGES
 from lhyrl.envs.textgen import TextGenEnv
 from lhyrl.files import atomic_write_text
 from lhyrl.nn import CNNDiscriminatorConfig, RecurrentConfig
@@ -53,7 +53,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     add = p.add_argument
     add("--corpus", default="english", help="'english', 'chinese' or a text file's path")
-    add("--language", choices=["english", "chinese"], help="tokenization of a text file")
+    add("--language", choices=LANGUAGES, help="tokenization of a text file")
     add("--algo", choices=["mle", "seqgan"], default="mle")
     add("--epochs", type=int, default=30, help="MLE epochs, or SeqGAN adversarial epochs")
     add("--pretrain-epochs", type=int, default=20, help="SeqGAN: MLE epochs first")

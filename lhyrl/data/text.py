@@ -49,7 +49,7 @@ _LATIN = re.compile(r"[A-Za-z0-9]+")
 def check_language(language: str) -> None:
     """Raise ``ValueError`` unless ``language`` is one of :data:`LANGUAGES`."""
     if language not in LANGUAGES:
-        raise ValueError(f"language must be 'english' or 'chinese', got {language!r}")
+        raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
 
 
 def tokenize(text: str, language: Language = "english") -> list[str]:

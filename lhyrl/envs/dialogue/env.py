@@ -16,7 +16,15 @@ from gymnasium import spaces
 from torch import Tensor, nn
 
 from lhyrl.data.dialogue import TURN_SEPARATOR, DialogueData
-from lhyrl.data.text import BOS_ID, EOS_ID, LANGUAGES, PAD_ID, UNK_ID, Language, tokenize
+from lhyrl.data.text import (
+    BOS_ID,
+    EOS_ID,
+    PAD_ID,
+    UNK_ID,
+    Language,
+    check_language,
+    tokenize,
+)
 from lhyrl.envs.dialogue.user import load_chat_model
 from lhyrl.nn.chat_model import ChatModel, Decoding
 from lhyrl.rewards.dialogue import (
@@ -271,8 +279,8 @@ class DialogueEnv(gym.Env[dict[str, Any], np.int64]):
         self.split = split
         self.user_decoding: Decoding = user_decoding
 
-        if language is not None and language not in LANGUAGES:
-            raise ValueError(f"language must be one of {LANGUAGES} or None, got {language!r}")
+        if language is not None:
+            check_language(language)
         self.user_model = load_chat_model(user_model, "forward", language or "english")
         if language is not None and self.user_model.language != language:
             raise ValueError(
