@@ -26,7 +26,6 @@ from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat, con
 
 import lhyrl  # noqa: F401  (registers the env ids)
 from lhyrl.agents import AIRL, BC, GAIL, ConstantBeta, DAgger, LinearBetaSchedule
-from lhyrl.agents.adversarial import CHECKPOINT_FILE as ADVERSARIAL_CHECKPOINT
 from lhyrl.agents.checkpoint import CHECKPOINT_FILE
 from lhyrl.chat import add_chat_arguments, run_chat
 from lhyrl.config import ConfigError, TrainConfig, field_docs, field_types, make_config, read_yaml
@@ -201,7 +200,7 @@ def train_run(
     elif config.algo in ("gail", "airl"):
         assert demos is not None  # the config refuses gail/airl without demos
         trainer = make_adversarial(config, demos, bc=bc, logger=logger)
-        if resume is not None and (checkpoints / ADVERSARIAL_CHECKPOINT).exists():
+        if resume is not None and (checkpoints / CHECKPOINT_FILE).exists():
             trainer.resume(checkpoints)
         trainer.train(
             config.total_timesteps,

@@ -41,8 +41,9 @@ from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
 from torch import Tensor
 
-from lhyrl.agents.base import ImitationAgent, _read_file, null_logger, record_eval
+from lhyrl.agents.base import ImitationAgent, record_eval
 from lhyrl.agents.checkpoint import atomic_write, numpy_rng_from_tensor, numpy_rng_to_tensor
+from lhyrl.agents.trainer import CHECKPOINT_FILE, Trainer
 from lhyrl.data import Demonstrations, Transitions
 from lhyrl.metrics import EvalResult, evaluate_policy
 from lhyrl.nn.gan import (
@@ -53,25 +54,11 @@ from lhyrl.nn.gan import (
 )
 from lhyrl.rewards.learned import RewardNet, RewardVecEnvWrapper, save_reward_net
 
-__all__ = ["DISC_LOSSES", "AdversarialTrainer", "ExpertTransitions"]
+__all__ = ["CHECKPOINT_FILE", "DISC_LOSSES", "AdversarialTrainer", "ExpertTransitions"]
 
 DiscLoss = Literal["bce", "lsgan", "wgan"]
 DISC_LOSSES: tuple[str, ...] = ("bce", "lsgan", "wgan")
 """Discriminator losses of :mod:`lhyrl.nn.gan` the trainers accept."""
-
-CHECKPOINT_FILE = "adversarial_checkpoint.pt"
-_CHECKPOINT_KEYS = (
-    "trainer_class",
-    "round",
-    "gen_parameters",
-    "gen_num_timesteps",
-    "gen_n_updates",
-    "reward_net",
-    "disc_optimizer",
-    "np_rng",
-    "torch_rng",
-    "reward_norm",
-)
 
 
 class ExpertTransitions:
@@ -135,8 +122,11 @@ class _GeneratedBuffer:
         )
 
 
-class AdversarialTrainer(abc.ABC):
+class AdversarialTrainer(Trainer):
     """Base of GAIL and AIRL: alternates generator RL with discriminator updates.
+
+    ``learn(total)`` counts the generator's env steps (rounded up to whole rounds of
+    ``gen_train_timesteps``); ``checkpoint_every`` counts rounds.
 
     Args:
         demonstrations: Expert episodes or transitions, in the env's spaces.
@@ -169,11 +159,14 @@ class AdversarialTrainer(abc.ABC):
             learns, its policy frozen: after a BC warm start, a fresh critic would otherwise
             pull the good policy apart before it can judge it (needs an ``ActorCriticPolicy``).
         seed: Seeds torch, numpy, the generator and the env.
-        device: Torch device of the discriminator (the generator keeps its own).
+        device: ``auto|cpu|cuda|cuda:N|mps``: the discriminator's device (the generator
+            keeps its own).
         logger: An SB3 logger shared by the generator and the discriminator; ``None`` records
             nothing. Keys: ``train/disc_*``, ``rollout/learned_reward_mean``,
             ``rollout/true_return`` (plus the generator's own ``train/*``, ``rollout/*``).
     """
+
+    learn_unit = "env steps"
 
     def __init__(
         self,
@@ -196,7 +189,7 @@ class AdversarialTrainer(abc.ABC):
         normalize_reward: bool = False,
         gen_warmup_rounds: int = 0,
         seed: int = 0,
-        device: str | torch.device = "cpu",
+        device: str | torch.device = "auto",
         logger: Logger | None = None,
     ) -> None:
         if disc_loss not in DISC_LOSSES:
@@ -213,12 +206,10 @@ class AdversarialTrainer(abc.ABC):
                 "demo_batch_size and gen_replay_rounds must be >= 1 and "
                 "n_disc_updates_per_round >= 0"
             )
-        self.seed = int(seed)
+        super().__init__(seed=seed, device=device, logger=logger)
         set_random_seed(self.seed)
         self.np_rng = np.random.default_rng(self.seed)
         self.torch_rng = torch.Generator().manual_seed(self.seed)
-        self.logger = logger if logger is not None else null_logger()
-        self.device = torch.device(device)
 
         if not isinstance(reward_net, RewardNet):
             reward_net = reward_net()
@@ -360,6 +351,19 @@ class AdversarialTrainer(abc.ABC):
                 self.round % checkpoint_every == 0 or self.round == n_rounds
             ):
                 self.save_checkpoint(checkpoint_dir)
+            self._unit_done()
+
+    def _learn(
+        self,
+        total: int,
+        *,
+        checkpoint_dir: str | os.PathLike[str] | None,
+        checkpoint_every: int,
+    ) -> None:
+        self.train(total, checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every)
+
+    def _learn_progress(self) -> int:
+        return int(self.gen_algo.num_timesteps)
 
     def train_generator(self) -> None:
         """Collect ``gen_train_timesteps`` steps on the learned reward and update the policy.
@@ -551,16 +555,13 @@ class AdversarialTrainer(abc.ABC):
         state = {k: v.detach().cpu() for k, v in self.gen_algo.policy.state_dict().items()}
         return atomic_write(path, lambda tmp: torch.save(state, tmp))
 
-    def save_checkpoint(self, directory: str | os.PathLike[str]) -> Path:
-        """Write everything :meth:`resume` needs to ``directory`` atomically.
+    def _checkpoint_state(self, directory: Path) -> dict[str, Any]:
+        """Generator, discriminator, optimizers, counters, RNGs and the reward normalizer.
 
-        That is the generator's parameters and optimizers (SB3's ``get_parameters``), its
-        step and update counters, the discriminator and its optimizer, the round counter and
-        the random generators. An off-policy generator's replay buffer is not saved.
+        The generator's part is SB3's ``get_parameters`` and its step and update counters;
+        an off-policy generator's replay buffer is not saved.
         """
-        directory = Path(directory)
-        data = {
-            "trainer_class": type(self).__name__,
+        return {
             "round": self.round,
             "gen_parameters": self.gen_algo.get_parameters(),
             "gen_num_timesteps": int(self.gen_algo.num_timesteps),
@@ -573,39 +574,26 @@ class AdversarialTrainer(abc.ABC):
             if self.reward_normalizer is None
             else _rms_state(self.reward_normalizer),
         }
-        return atomic_write(directory / CHECKPOINT_FILE, lambda tmp: torch.save(data, tmp))
 
-    def resume(self, directory: str | os.PathLike[str]) -> None:
-        """Restore :meth:`save_checkpoint`'s state; the next ``train`` does the rest of the run.
-
-        Raises:
-            FileNotFoundError: If ``directory`` holds no checkpoint.
-            ValueError: If the checkpoint is unreadable or from another trainer class.
-        """
-        path = Path(directory) / CHECKPOINT_FILE
-        if not path.is_file():
-            raise FileNotFoundError(f"no checkpoint to resume: {path} does not exist")
-        data = _read_file(path, _CHECKPOINT_KEYS, what="adversarial checkpoint")
-        if data["trainer_class"] != type(self).__name__:
+    def _restore_checkpoint_state(
+        self, state: Mapping[str, Any], directory: Path, path: Path
+    ) -> None:
+        if (state["reward_norm"] is None) != (self.reward_normalizer is None):
             raise ValueError(
-                f"{path} is a checkpoint of {data['trainer_class']!r}, not {type(self).__name__!r}"
-            )
-        self.gen_algo.set_parameters(data["gen_parameters"], exact_match=True)
-        self.gen_algo.num_timesteps = int(data["gen_num_timesteps"])
-        if hasattr(self.gen_algo, "_n_updates"):
-            self.gen_algo._n_updates = int(data["gen_n_updates"])
-        self.reward_net.load_state_dict(data["reward_net"])
-        self.disc_optimizer.load_state_dict(data["disc_optimizer"])
-        numpy_rng_from_tensor(self.np_rng, data["np_rng"])
-        self.torch_rng.set_state(data["torch_rng"])
-        self.round = int(data["round"])
-        if (data["reward_norm"] is None) != (self.reward_normalizer is None):
-            raise ValueError(
-                f"{path} was written with normalize_reward={data['reward_norm'] is not None}; "
+                f"{path} was written with normalize_reward={state['reward_norm'] is not None}; "
                 f"this trainer has normalize_reward={self.reward_normalizer is not None}"
             )
+        self.gen_algo.set_parameters(state["gen_parameters"], exact_match=True)
+        self.gen_algo.num_timesteps = int(state["gen_num_timesteps"])
+        if hasattr(self.gen_algo, "_n_updates"):
+            self.gen_algo._n_updates = int(state["gen_n_updates"])
+        self.reward_net.load_state_dict(state["reward_net"])
+        self.disc_optimizer.load_state_dict(state["disc_optimizer"])
+        numpy_rng_from_tensor(self.np_rng, state["np_rng"])
+        self.torch_rng.set_state(state["torch_rng"])
+        self.round = int(state["round"])
         if self.reward_normalizer is not None:
-            _load_rms_state(self.reward_normalizer, data["reward_norm"])
+            _load_rms_state(self.reward_normalizer, state["reward_norm"])
 
 
 def generator_gamma(gen_algo: BaseAlgorithm | None, gen_kwargs: Mapping[str, Any] | None) -> float:

@@ -29,12 +29,10 @@ import numpy as np
 import torch
 from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.policies import ActorCriticPolicy
-from stable_baselines3.common.utils import get_device, set_random_seed
+from stable_baselines3.common.utils import set_random_seed
 
 from lhyrl.agents.checkpoint import (
-    CHECKPOINT_FILE,
     atomic_write,
-    begin_progress,
     decode_classes,
     encode_classes,
     numpy_rng_from_tensor,
@@ -42,12 +40,19 @@ from lhyrl.agents.checkpoint import (
     space_from_description,
     space_to_description,
 )
+from lhyrl.agents.trainer import (
+    CHECKPOINT_FILE,
+    Trainer,
+    check_format_version,
+    null_logger,
+    read_trainer_file,
+)
 from lhyrl.metrics import EvalResult, evaluate_policy
 
-__all__ = ["CHECKPOINT_FILE", "FORMAT_VERSION", "ImitationAgent"]
+__all__ = ["CHECKPOINT_FILE", "FORMAT_VERSION", "ImitationAgent", "null_logger", "record_eval"]
 
 FORMAT_VERSION = 1
-"""Version of the agent-file and checkpoint layout; bumped whenever the layout changes."""
+"""Version of the agent-file layout; bumped whenever the layout changes."""
 
 _AGENT_FILE_KEYS = (
     "format_version",
@@ -58,15 +63,6 @@ _AGENT_FILE_KEYS = (
     "observation_space",
     "action_space",
     "agent_kwargs",
-)
-_CHECKPOINT_KEYS = (
-    "format_version",
-    "agent_class",
-    "policy_state_dict",
-    "optimizer_state_dict",
-    "rng",
-    "progress",
-    "extra",
 )
 
 AgentT = TypeVar("AgentT", bound="ImitationAgent")
@@ -81,12 +77,7 @@ def record_eval(logger: Logger, result: EvalResult) -> None:
         logger.record("eval/normalized_return", result.normalized_return)
 
 
-def null_logger() -> Logger:
-    """An SB3 logger that records nothing anywhere."""
-    return Logger(folder=None, output_formats=[])
-
-
-class ImitationAgent(abc.ABC):
+class ImitationAgent(Trainer):
     """Base class of the imitation agents: owns the policy, RNGs, logger, save/load and resume.
 
     Args:
@@ -99,7 +90,7 @@ class ImitationAgent(abc.ABC):
         learning_rate: Constant learning rate of the policy's optimizer.
         seed: Seeds the agent's numpy and torch generators, and (via SB3's
             ``set_random_seed``) the global generators that initialize the policy's weights.
-        device: ``"auto"``, ``"cpu"``, ``"cuda"`` or a ``torch.device``.
+        device: ``auto|cpu|cuda|cuda:N|mps`` or a ``torch.device``.
         logger: An SB3 logger, e.g. ``configure(folder, ["tensorboard", "csv"])``; ``None``
             records nothing. Keys are ``train/...``, ``eval/...`` and ``rollout/...``.
 
@@ -120,12 +111,10 @@ class ImitationAgent(abc.ABC):
         device: str | torch.device = "auto",
         logger: Logger | None = None,
     ) -> None:
+        super().__init__(seed=seed, device=device, logger=logger)
         self.observation_space = observation_space
         self.action_space = action_space
         self.learning_rate = float(learning_rate)
-        self.seed = int(seed)
-        self.device = get_device(device)
-        self.logger = logger if logger is not None else null_logger()
 
         set_random_seed(self.seed)
         self.np_rng = np.random.default_rng(self.seed)
@@ -155,11 +144,6 @@ class ImitationAgent(abc.ABC):
             for group in policy.optimizer.param_groups:
                 group["lr"] = self.learning_rate
         self.policy: ActorCriticPolicy = policy.to(self.device)
-
-        self.num_updates = 0
-        """Gradient steps taken so far; the x-axis of everything logged."""
-        self._progress: dict[str, int] = {}
-        self._pending_progress: dict[str, int] | None = None
 
     # --- acting -------------------------------------------------------------------------
 
@@ -222,7 +206,7 @@ class ImitationAgent(abc.ABC):
 
     @abc.abstractmethod
     def train(self, *args: Any, **kwargs: Any) -> None:
-        """Train the policy; see the subclass for its arguments."""
+        """Train the policy; see the subclass for its arguments (:meth:`learn` is the contract)."""
 
     # --- hooks --------------------------------------------------------------------------
 
@@ -237,18 +221,6 @@ class ImitationAgent(abc.ABC):
     def _restore_checkpoint_extra(self, extra: Mapping[str, Any], directory: Path) -> None:
         """Restore what :meth:`_checkpoint_extra` returned."""
         del extra, directory
-
-    # --- progress (used by train loops) -------------------------------------------------
-
-    def _begin_progress(self, **start: int) -> dict[str, int]:
-        """Counters for a ``train`` call: restored ones after :meth:`resume`, else ``start``.
-
-        ``train`` loops count in the returned dict (it is what a checkpoint saves), so that a
-        resumed ``train`` with the same arguments does the remaining work only.
-        """
-        self._progress = begin_progress(self._pending_progress, start)
-        self._pending_progress = None
-        return self._progress
 
     # --- agent files --------------------------------------------------------------------
 
@@ -336,60 +308,25 @@ class ImitationAgent(abc.ABC):
         self.torch_rng.set_state(state["torch"])
         self.num_updates = int(state["num_updates"])
 
-    def save_checkpoint(self, directory: str | os.PathLike[str]) -> Path:
-        """Write ``directory/checkpoint.pt`` (atomically) for :meth:`resume`.
-
-        It holds the policy and optimizer states, the agent's random generators, the progress
-        counters of the current ``train`` call, and the subclass's extra state.
-
-        Args:
-            directory: The checkpoint directory; created if missing.
-
-        Returns:
-            The checkpoint file's path.
-        """
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        data = {
-            "format_version": FORMAT_VERSION,
-            "agent_class": type(self).__name__,
+    def _checkpoint_state(self, directory: Path) -> dict[str, Any]:
+        """The policy and optimizer states, the RNGs and the subclass's extra state."""
+        return {
             "policy_state_dict": _cpu_state_dict(self.policy),
             "optimizer_state_dict": self.policy.optimizer.state_dict(),
             "rng": self._rng_state(),
-            "progress": dict(self._progress),
             "extra": self._checkpoint_extra(directory),
         }
-        return atomic_write(directory / CHECKPOINT_FILE, lambda tmp: torch.save(data, tmp))
 
-    def resume(self, directory: str | os.PathLike[str]) -> None:
-        """Restore a checkpoint so that the next ``train(...)`` continues where it stopped.
-
-        ``train``'s budget (``n_epochs``, ``n_rounds``, ...) counts the total work of the run,
-        so call it with the same arguments as the interrupted run.
-
-        Args:
-            directory: A directory written by :meth:`save_checkpoint`.
-
-        Raises:
-            FileNotFoundError: If ``directory`` holds no checkpoint.
-            ValueError: If the checkpoint is unreadable, of another format version, from
-                another class of agent, or does not fit this agent's policy.
-        """
-        directory = Path(directory)
-        path = directory / CHECKPOINT_FILE
-        if not path.is_file():
-            raise FileNotFoundError(f"no checkpoint to resume: {path} does not exist")
-        data = _read_file(path, _CHECKPOINT_KEYS, what="checkpoint")
-        _check_header(data, type(self).__name__, path)
-        _load_state_dict(self.policy, data["policy_state_dict"], path)
+    def _restore_checkpoint_state(
+        self, state: Mapping[str, Any], directory: Path, path: Path
+    ) -> None:
+        _load_state_dict(self.policy, state["policy_state_dict"], path)
         try:
-            self.policy.optimizer.load_state_dict(data["optimizer_state_dict"])
+            self.policy.optimizer.load_state_dict(state["optimizer_state_dict"])
         except (ValueError, KeyError) as err:
             raise ValueError(f"{path}: the optimizer state does not fit this agent: {err}") from err
-        self._restore_rng_state(data["rng"])
-        self._restore_checkpoint_extra(data["extra"], directory)
-        self._pending_progress = {k: int(v) for k, v in data["progress"].items()}
-        self._progress = dict(self._pending_progress)
+        self._restore_rng_state(state["rng"])
+        self._restore_checkpoint_extra(state["extra"], directory)
 
 
 class _ConstantSchedule:
@@ -408,33 +345,13 @@ def _cpu_state_dict(module: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 def _read_file(path: str | os.PathLike[str], keys: tuple[str, ...], *, what: str) -> dict[str, Any]:
     """``torch.load(weights_only=True)`` with every failure turned into a clear ValueError."""
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except (FileNotFoundError, IsADirectoryError, PermissionError):
-        raise
-    except Exception as err:
-        raise ValueError(
-            f"{path} is not a readable lhyrl {what} (corrupted, truncated, or not written by "
-            f"lhyrl): {type(err).__name__}: {err}"
-        ) from err
-    if not isinstance(data, dict):
-        raise ValueError(f"{path} is not an lhyrl {what}: it holds a {type(data).__name__}")
-    missing = [k for k in keys if k not in data]
-    if missing:
-        raise ValueError(f"{path} is not an lhyrl {what}: it lacks the entries {missing}")
-    return data
+    return read_trainer_file(path, keys, what=what)
 
 
 def _check_header(
     data: Mapping[str, Any], expected_class: str, path: str | os.PathLike[str]
 ) -> None:
-    version = data["format_version"]
-    if version != FORMAT_VERSION:
-        newer = isinstance(version, int) and version > FORMAT_VERSION
-        raise ValueError(
-            f"{path} has format version {version}; this lhyrl reads format version "
-            f"{FORMAT_VERSION}" + (" (the file is newer: upgrade lhyrl)" if newer else "")
-        )
+    check_format_version(data, FORMAT_VERSION, path)
     if data["agent_class"] != expected_class:
         raise ValueError(
             f"{path} holds a {data['agent_class']} agent, not a {expected_class}; load it with "

@@ -35,6 +35,9 @@ _SQUASH_EPS = (
 class BC(ImitationAgent):
     """Behavior cloning over an SB3 ``ActorCriticPolicy``.
 
+    ``learn(total)`` counts epochs over the demonstrations (see :meth:`train` for a budget
+    in gradient steps).
+
     Args:
         observation_space: The (single-env) observation space.
         action_space: The (single-env) action space.
@@ -47,7 +50,7 @@ class BC(ImitationAgent):
         policy_kwargs: Keyword arguments for a new ``ActorCriticPolicy``.
         learning_rate: Constant learning rate.
         seed: Seed of the agent's generators (weight init, minibatch shuffling).
-        device: ``"auto"``, ``"cpu"``, ``"cuda"`` or a ``torch.device``.
+        device: ``auto|cpu|cuda|cuda:N|mps`` or a ``torch.device``.
         logger: An SB3 logger; ``None`` records nothing.
 
     Raises:
@@ -298,10 +301,24 @@ class BC(ImitationAgent):
                         sums, n_summed, progress["epoch"] + progress["pos"] / batches_per_epoch
                     )
                     sums, n_summed = {}, 0
+                if progress["pos"] == 0:
+                    self._unit_done(progress["epoch"])
         finally:
             self.policy.set_training_mode(False)
         if checkpoint_dir is not None:
             self.save_checkpoint(checkpoint_dir)
+
+    def _learn(
+        self,
+        total: int,
+        *,
+        checkpoint_dir: str | os.PathLike[str] | None,
+        checkpoint_every: int,
+    ) -> None:
+        self.train(n_epochs=total, checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every)
+
+    def _learn_progress(self) -> int:
+        return self._progress.get("epoch", 0)
 
     def _log(self, sums: dict[str, torch.Tensor], count: int, epoch: float) -> None:
         for key, total in sums.items():

@@ -11,20 +11,18 @@ import contextlib
 import importlib
 import os
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from lhyrl.agents.trainer import CHECKPOINT_FILE
 from lhyrl.data.spaces import space_from_description, space_to_description
 from lhyrl.files import atomic_write
 
 __all__ = [
     "CHECKPOINT_FILE",
-    "TrainProgress",
     "atomic_write",
-    "begin_progress",
     "check_checkpoint_every",
     "check_same_settings",
     "decode_classes",
@@ -37,9 +35,6 @@ __all__ = [
     "space_to_description",
 ]
 
-CHECKPOINT_FILE = "checkpoint.pt"
-"""Name of the checkpoint file inside a checkpoint directory (BC, DAgger, MaxEnt IRL, the
-sequence and dialogue trainers)."""
 
 _CLASS_KEY = "__class__"
 
@@ -160,64 +155,7 @@ def numpy_rng_from_tensor(rng: np.random.Generator, encoded: torch.Tensor) -> No
     }
 
 
-# --- progress counters of a train call -----------------------------------------------------
-
-
-def begin_progress(pending: Mapping[str, int] | None, start: Mapping[str, int]) -> dict[str, int]:
-    """The counters a ``train`` call starts from: ``pending`` after a resume, else ``start``.
-
-    Raises:
-        ValueError: If the restored counters lack one of ``start``'s keys (the checkpoint was
-            written by another ``train`` method).
-    """
-    if pending is None:
-        return dict(start)
-    missing = set(start) - set(pending)
-    if missing:
-        raise ValueError(
-            f"the resumed checkpoint lacks the progress counters {sorted(missing)}; "
-            "was it written by another train method?"
-        )
-    return dict(pending)
-
-
-class TrainProgress:
-    """The progress counters of a trainer's running ``train`` call, as checkpoints keep them.
-
-    A trainer sets ``self._progress = {}`` and ``self._pending_progress = None`` in its
-    constructor, counts :attr:`num_epochs`, and writes :meth:`save_checkpoint` (saving
-    ``self._progress``) and ``resume`` (ending with :meth:`_restore_progress`).
-    """
-
-    num_epochs: int
-    _progress: dict[str, int]
-    _pending_progress: dict[str, int] | None
-
-    def save_checkpoint(self, directory: str | os.PathLike[str]) -> Path:
-        """Write a checkpoint holding ``self._progress`` into ``directory``; subclasses write it."""
-        raise NotImplementedError
-
-    def _begin_progress(self, **start: int) -> dict[str, int]:
-        """Counters for a ``train`` call: the restored ones after ``resume``, else ``start``.
-
-        A ``train`` loop counts in the returned dict (it is what a checkpoint saves), so that
-        a resumed ``train`` with the same arguments does only the remaining work.
-        """
-        self._progress = begin_progress(self._pending_progress, start)
-        self._pending_progress = None
-        return self._progress
-
-    def _restore_progress(self, saved: Mapping[str, Any]) -> None:
-        """Keep a checkpoint's progress counters for the next :meth:`_begin_progress`."""
-        self._pending_progress = {k: int(v) for k, v in saved.items()}
-        self._progress = dict(self._pending_progress)
-
-    def _maybe_checkpoint(
-        self, checkpoint_dir: str | os.PathLike[str] | None, checkpoint_every: int
-    ) -> None:
-        """Checkpoint after an epoch if :attr:`num_epochs` is a multiple of ``checkpoint_every``."""
-        if checkpoint_dir is not None and self.num_epochs % checkpoint_every == 0:
-            self.save_checkpoint(checkpoint_dir)
+# --- checks -----------------------------------------------------------------------------
 
 
 def check_checkpoint_every(checkpoint_every: int) -> None:

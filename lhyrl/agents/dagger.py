@@ -73,6 +73,9 @@ class LinearBetaSchedule:
 class DAgger(ImitationAgent):
     """Dataset Aggregation (Ross et al., 2011) around a :class:`BC` learner.
 
+    ``learn(total)`` counts rounds, each of ``episodes_per_round`` episodes followed by
+    ``bc_epochs`` epochs of BC on the aggregate.
+
     The episodes DAgger records hold the *expert's* labels as ``acts`` (not the actions that
     were executed) and the mixed policy's rewards. ``save`` writes the learner's BC file
     (load it with ``BC.load``); checkpoints hold everything needed to resume the rounds.
@@ -91,6 +94,8 @@ class DAgger(ImitationAgent):
             the learner to them (unless it resumes a run that has done so).
         warm_start: Retrain from the current weights each round (default); if False, from the
             initial weights and a fresh optimizer.
+        episodes_per_round: Episodes of the mixed policy per round in :meth:`learn`.
+        bc_epochs: BC epochs over the aggregate after each round in :meth:`learn`.
         seed: Seeds the mixing coin flips and the env resets of each round.
         logger: An SB3 logger, shared with ``bc``; ``None`` keeps ``bc``'s logger.
 
@@ -98,6 +103,8 @@ class DAgger(ImitationAgent):
         ValueError: If the env's spaces differ from the learner's.
         DatasetMismatchError: If ``initial_demonstrations`` are for other spaces.
     """
+
+    learn_unit = "rounds"
 
     def __init__(
         self,
@@ -108,9 +115,16 @@ class DAgger(ImitationAgent):
         beta_schedule: Callable[[int], float] | None = None,
         initial_demonstrations: Demonstrations | None = None,
         warm_start: bool = True,
+        episodes_per_round: int = 5,
+        bc_epochs: int = 4,
         seed: int = 0,
         logger: Logger | None = None,
     ) -> None:
+        if episodes_per_round < 1 or bc_epochs < 1:
+            raise ValueError(
+                f"episodes_per_round and bc_epochs must be at least 1, got {episodes_per_round} "
+                f"and {bc_epochs}"
+            )
         super().__init__(
             observation_space=bc.observation_space,
             action_space=bc.action_space,
@@ -127,6 +141,8 @@ class DAgger(ImitationAgent):
         self._expert_fn = as_policy_fn(expert, deterministic=True)
         self.beta_schedule = beta_schedule or LinearBetaSchedule(rampdown_rounds=10)
         self.warm_start = warm_start
+        self.episodes_per_round = int(episodes_per_round)
+        self.bc_epochs = int(bc_epochs)
         self.initial_demonstrations = initial_demonstrations
         self._is_vector = isinstance(env, gym.vector.VectorEnv)
         if self._is_vector:
@@ -263,6 +279,25 @@ class DAgger(ImitationAgent):
                 progress["round"] % checkpoint_every == 0 or progress["round"] == n_rounds
             ):
                 self.save_checkpoint(checkpoint_dir)
+            self._unit_done(progress["round"])
+
+    def _learn(
+        self,
+        total: int,
+        *,
+        checkpoint_dir: str | os.PathLike[str] | None,
+        checkpoint_every: int,
+    ) -> None:
+        self.train(
+            n_rounds=total,
+            episodes_per_round=self.episodes_per_round,
+            bc_epochs=self.bc_epochs,
+            checkpoint_dir=checkpoint_dir,
+            checkpoint_every=checkpoint_every,
+        )
+
+    def _learn_progress(self) -> int:
+        return self.round
 
     def _collect(self, *, beta: float, n_episodes: int) -> list[Episode]:
         """Run the mixed policy for ``n_episodes`` complete episodes, recording expert labels."""

@@ -32,7 +32,7 @@ a state is received on arriving in it, so visit counts cover the states an episo
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -41,14 +41,9 @@ import numpy as np
 import torch
 from stable_baselines3.common.logger import Logger
 
-from lhyrl.agents.base import (
-    CHECKPOINT_FILE,
-    FORMAT_VERSION,
-    _check_header,
-    _load_state_dict,
-    _read_file,
-)
+from lhyrl.agents.base import FORMAT_VERSION, _check_header, _load_state_dict, _read_file
 from lhyrl.agents.checkpoint import atomic_write
+from lhyrl.agents.trainer import Trainer
 from lhyrl.data import Demonstrations, Episode
 from lhyrl.rewards.tabular import (
     FEATURE_REWARD_KINDS,
@@ -72,8 +67,11 @@ _FILE_KEYS = ("reward_state_dict", "agent_kwargs", "mdp")
 AgentT = TypeVar("AgentT", bound="MaxEntIRL")
 
 
-class MaxEntIRL:
+class MaxEntIRL(Trainer):
     """MaxEnt inverse RL with a linear or an MLP reward over state features.
+
+    ``learn(total)`` counts iterations (gradient steps of the reward) on the
+    ``demonstrations`` given to the constructor.
 
     Args:
         transition_matrix: ``(S, A, S)`` next-state probabilities.
@@ -86,12 +84,16 @@ class MaxEntIRL:
         learning_rate: Adam's learning rate; ``None`` takes 0.1 for ``"linear"`` and 0.01 for
             ``"deep"`` (:data:`DEFAULT_LEARNING_RATES`).
         l2_weight: Weight of the penalty ``mean_s r(s)^2 / 2`` on the reward values.
+        demonstrations: The expert's episodes, for :meth:`learn` (``train`` takes them as
+            its argument instead).
         seed: Seeds the reward's initialization (and nothing else is random).
         logger: An SB3 logger; ``None`` records nothing. Keys are ``train/*``.
 
     Raises:
         ValueError: For malformed arrays, an unknown ``reward``, or bad hyperparameters.
     """
+
+    learn_unit = "iterations"
 
     def __init__(
         self,
@@ -104,9 +106,12 @@ class MaxEntIRL:
         hidden_sizes: Sequence[int] = (32, 32),
         learning_rate: float | None = None,
         l2_weight: float = 0.01,
+        demonstrations: Demonstrations | Sequence[Episode] | None = None,
         seed: int = 0,
         logger: Logger | None = None,
     ) -> None:
+        super().__init__(seed=seed, device="cpu", logger=logger)
+        self.demonstrations = demonstrations
         self.transition_matrix = check_transition_matrix(transition_matrix)
         n_states, self.n_actions, _ = self.transition_matrix.shape
         features = np.asarray(feature_matrix, dtype=np.float64)
@@ -142,8 +147,6 @@ class MaxEntIRL:
         self.hidden_sizes = tuple(int(h) for h in hidden_sizes)
         self.learning_rate = float(learning_rate)
         self.l2_weight = float(l2_weight)
-        self.seed = int(seed)
-        self.logger = logger if logger is not None else Logger(folder=None, output_formats=[])
 
         self.reward_net = make_feature_reward(
             reward, features.shape[1], hidden_sizes=self.hidden_sizes, seed=self.seed
@@ -152,10 +155,8 @@ class MaxEntIRL:
         self._features = torch.as_tensor(features)  # (S, F) float64
         self._soft_policy: np.ndarray | None = None  # warm start of the backward pass
         self._policy: np.ndarray | None = None
-        self.num_updates = 0
         self._target = 0
         self._resume_target: int | None = None
-        """Gradient steps taken so far; the x-axis of everything logged."""
 
     @property
     def n_states(self) -> int:
@@ -312,13 +313,28 @@ class MaxEntIRL:
                 self.num_updates % checkpoint_every == 0 or self.num_updates == target
             ):
                 self.save_checkpoint(checkpoint_dir)
+            self._unit_done()
         self._checked_reward()
 
-    def save_checkpoint(self, directory: str | os.PathLike[str]) -> Path:
-        """Write ``directory/checkpoint.pt`` (atomically): reward, optimizer, progress."""
-        data = {
-            "format_version": FORMAT_VERSION,
-            "agent_class": type(self).__name__,
+    def _learn(
+        self,
+        total: int,
+        *,
+        checkpoint_dir: str | os.PathLike[str] | None,
+        checkpoint_every: int,
+    ) -> None:
+        if self.demonstrations is None:
+            raise RuntimeError("MaxEntIRL.learn needs demonstrations= at construction")
+        self.train(
+            self.demonstrations,
+            n_iterations=max(0, total - self.num_updates),
+            checkpoint_dir=checkpoint_dir,
+            checkpoint_every=checkpoint_every,
+        )
+
+    def _checkpoint_state(self, directory: Path) -> dict[str, Any]:
+        """The reward, its optimizer, the step counters and the planner's warm start."""
+        return {
             "reward_state_dict": {
                 k: v.detach().clone() for k, v in self.reward_net.state_dict().items()
             },
@@ -329,26 +345,15 @@ class MaxEntIRL:
             if self._soft_policy is None
             else torch.as_tensor(self._soft_policy),
         }
-        path = Path(directory) / CHECKPOINT_FILE
-        return atomic_write(path, lambda tmp: torch.save(data, tmp))
 
-    def resume(self, directory: str | os.PathLike[str]) -> None:
-        """Restore a checkpoint; the next ``train`` call with the same arguments finishes the run.
-
-        Raises:
-            FileNotFoundError: If ``directory`` holds no checkpoint.
-            ValueError: If the checkpoint is unreadable or from another agent class.
-        """
-        path = Path(directory) / CHECKPOINT_FILE
-        if not path.is_file():
-            raise FileNotFoundError(f"no checkpoint to resume: {path} does not exist")
-        data = _read_file(path, ("format_version", "agent_class"), what="checkpoint")
-        _check_header(data, type(self).__name__, path)
-        _load_state_dict(self.reward_net, data["reward_state_dict"], path)
-        self.optimizer.load_state_dict(data["optimizer_state_dict"])
-        self.num_updates = int(data["num_updates"])
-        self._resume_target = int(data["target"])
-        policy = data["soft_policy"]
+    def _restore_checkpoint_state(
+        self, state: Mapping[str, Any], directory: Path, path: Path
+    ) -> None:
+        _load_state_dict(self.reward_net, state["reward_state_dict"], path)
+        self.optimizer.load_state_dict(state["optimizer_state_dict"])
+        self.num_updates = int(state["num_updates"])
+        self._resume_target = int(state["target"])
+        policy = state["soft_policy"]
         self._soft_policy = None if policy is None else policy.numpy()
         self._policy = None
 

@@ -181,6 +181,19 @@ class PGBLEU(SequenceTrainer):
         extra = {"bleu_order": self.bleu_order, "generator_steps": self.generator_steps}
         return {**super()._trainer_kwargs(), **extra}
 
+    def _learn(
+        self,
+        total: int,
+        *,
+        checkpoint_dir: str | os.PathLike[str] | None,
+        checkpoint_every: int,
+    ) -> None:
+        self.train(
+            self._learn_data(),
+            n_epochs=total,
+            **self._learn_schedule(checkpoint_dir, checkpoint_every),
+        )
+
     def policy_step(self, reward_fn: BLEUReward) -> float:
         """One REINFORCE update on a fresh batch; returns the batch's mean reward."""
         samples = self.sample(self.batch_size)  # (B, T)
@@ -265,7 +278,15 @@ class SeqGAN(SequenceTrainer):
         pretrain_discriminator_samples: Negatives per round of the discriminator's
             pretraining in :meth:`train`; ``None`` for ``discriminator_samples``.
         score_batch_size: Completions scored per discriminator forward pass.
+        pretrain_generator_epochs: MLE epochs that :meth:`learn` runs first (0 when the
+            generator is pretrained, e.g. by :meth:`load_generator_weights`).
+        pretrain_discriminator_rounds: Discriminator rounds :meth:`learn` runs before the
+            adversarial epochs.
         **kwargs: See :class:`SequenceTrainer`.
+
+    ``learn(total)`` counts every generator epoch of the run, the
+    ``pretrain_generator_epochs`` MLE epochs included: it runs
+    ``total - pretrain_generator_epochs`` adversarial epochs.
     """
 
     def __init__(
@@ -283,9 +304,18 @@ class SeqGAN(SequenceTrainer):
         discriminator_samples: int | None = None,
         pretrain_discriminator_samples: int | None = None,
         score_batch_size: int = 4096,
+        pretrain_generator_epochs: int = 0,
+        pretrain_discriminator_rounds: int = 0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if pretrain_generator_epochs < 0 or pretrain_discriminator_rounds < 0:
+            raise ValueError(
+                "pretrain_generator_epochs and pretrain_discriminator_rounds must be >= 0, got "
+                f"{pretrain_generator_epochs} and {pretrain_discriminator_rounds}"
+            )
+        self.pretrain_generator_epochs = int(pretrain_generator_epochs)
+        self.pretrain_discriminator_rounds = int(pretrain_discriminator_rounds)
         if discriminator_config is None:
             discriminator_config = CNNDiscriminatorConfig(vocab_size=self.vocab_size)
         elif isinstance(discriminator_config, Mapping):
@@ -335,6 +365,8 @@ class SeqGAN(SequenceTrainer):
             "discriminator_samples",
             "pretrain_discriminator_samples",
             "score_batch_size",
+            "pretrain_generator_epochs",
+            "pretrain_discriminator_rounds",
         ]
         return {**super()._trainer_kwargs(), **{name: getattr(self, name) for name in names}}
 
@@ -503,6 +535,26 @@ class SeqGAN(SequenceTrainer):
             self._maybe_checkpoint(checkpoint_dir, checkpoint_every)
         if checkpoint_dir is not None:
             self.save_checkpoint(checkpoint_dir)
+
+    def _learn(
+        self,
+        total: int,
+        *,
+        checkpoint_dir: str | os.PathLike[str] | None,
+        checkpoint_every: int,
+    ) -> None:
+        if total < self.pretrain_generator_epochs:
+            raise ValueError(
+                f"SeqGAN.learn counts the {self.pretrain_generator_epochs} MLE pretraining "
+                f"epochs too; total={total} leaves no adversarial epoch"
+            )
+        self.train(
+            self._learn_data(),
+            adversarial_epochs=total - self.pretrain_generator_epochs,
+            pretrain_generator_epochs=self.pretrain_generator_epochs,
+            pretrain_discriminator_rounds=self.pretrain_discriminator_rounds,
+            **self._learn_schedule(checkpoint_dir, checkpoint_every),
+        )
 
 
 def _cnn_config(data: Mapping[str, Any]) -> CNNDiscriminatorConfig:

@@ -36,15 +36,13 @@ import torch
 from stable_baselines3.common.logger import Logger
 from torch import Tensor, nn
 
-from lhyrl.agents.base import null_logger
+from lhyrl.agents.checkpoint import check_checkpoint_every as _check_checkpointing
 from lhyrl.agents.checkpoint import (
-    CHECKPOINT_FILE,
-    TrainProgress,
     check_same_settings,
     read_versioned_file,
     seeded_global_rng,
 )
-from lhyrl.agents.checkpoint import check_checkpoint_every as _check_checkpointing
+from lhyrl.agents.trainer import CHECKPOINT_FILE, Trainer
 from lhyrl.files import atomic_write
 from lhyrl.metrics.sequences import nll_oracle, nll_test
 from lhyrl.nn.recurrent import RecurrentConfig, SequenceGenerator, sample_categorical
@@ -94,7 +92,7 @@ def _read_trainer_file(path: str | os.PathLike[str], trainer_class: str) -> dict
     return data
 
 
-class SequenceTrainer(TrainProgress, abc.ABC):
+class SequenceTrainer(Trainer):
     """Base of the trainers of a token generator: generator, RNG, logger, evaluation, files.
 
     Args:
@@ -111,11 +109,18 @@ class SequenceTrainer(TrainProgress, abc.ABC):
         init_std: Draw every generator parameter from N(0, init_std^2), as SeqGAN's code
             does (0.1); ``None`` keeps PyTorch's default initialisation.
         seed: Seeds the weights and :attr:`rng`, the only source of randomness.
-        device: Where the models live.
+        device: ``auto|cpu|cuda|cuda:N|mps``: where the models live.
         logger: An SB3 logger; ``None`` records nothing.
         decode: Turns a sampled sequence of token ids into text for the ``train/samples``
             summary (e.g. a vocabulary's detokenizer); ``None`` writes the ids. Not saved.
+        data: Real sequences (N, T) that :meth:`learn` trains on (``train`` takes them as
+            its argument instead). Not saved.
+        test_data: Held-out sequences (N', T) for ``eval/nll_test`` during :meth:`learn`.
+        eval_every: Epochs between evaluations during :meth:`learn` (0: never).
+        log_text_every: Epochs between logged samples during :meth:`learn` (0: never).
     """
+
+    learn_unit = "epochs"
 
     def __init__(
         self,
@@ -131,10 +136,15 @@ class SequenceTrainer(TrainProgress, abc.ABC):
         eval_samples: int = 2048,
         init_std: float | None = 0.1,
         seed: int = 0,
-        device: str | torch.device = "cpu",
+        device: str | torch.device = "auto",
         logger: Logger | None = None,
         decode: Callable[[Sequence[int]], str] | None = None,
+        data: Tensor | None = None,
+        test_data: Tensor | None = None,
+        eval_every: int = 1,
+        log_text_every: int = 10,
     ) -> None:
+        super().__init__(seed=seed, device=device, logger=logger)
         if generator_config is None:
             generator_config = RecurrentConfig(vocab_size=vocab_size)
         if generator_config.vocab_size != vocab_size:
@@ -151,10 +161,11 @@ class SequenceTrainer(TrainProgress, abc.ABC):
         self.learning_rate = float(learning_rate)
         self.grad_clip = grad_clip
         self.eval_samples = int(eval_samples)
-        self.seed = int(seed)
-        self.device = torch.device(device)
-        self.logger = logger if logger is not None else null_logger()
         self.decode = decode
+        self.data = data
+        self.test_data = test_data
+        self.eval_every = int(eval_every)
+        self.log_text_every = int(log_text_every)
         self.oracle = oracle.to(self.device).eval() if oracle is not None else None
         self.rng = torch.Generator(device=self.device).manual_seed(self.seed)
         """The one source of randomness: sampling, shuffling, rollouts."""
@@ -162,14 +173,9 @@ class SequenceTrainer(TrainProgress, abc.ABC):
         self.init_std = init_std
         self.generator = self._seeded(lambda: self._new_generator(generator_config), 0)
         self.optimizer = torch.optim.Adam(self.generator.parameters(), lr=self.learning_rate)
-        self.num_updates = 0
-        """Generator gradient steps so far; the x-axis of everything logged."""
         self.num_epochs = 0
-        """Training epochs (or adversarial epochs) completed so far."""
+        """Training epochs (MLE pretraining and adversarial epochs alike) completed so far."""
         self._logged_hyperparameters = False
-        self._progress: dict[str, int] = {}
-        """Counters of the running ``train`` call; what a checkpoint saves as its progress."""
-        self._pending_progress: dict[str, int] | None = None
 
     def _new_generator(self, config: RecurrentConfig) -> SequenceGenerator:
         model = SequenceGenerator(config)
@@ -267,6 +273,28 @@ class SequenceTrainer(TrainProgress, abc.ABC):
             self.evaluate(test_data=test_data)  # dumps
         else:
             self.logger.dump(step=self.num_updates)
+        self._unit_done()
+
+    def _learn_progress(self) -> int:
+        return self.num_epochs
+
+    def _learn_data(self) -> Tensor:
+        """The ``data`` given at construction, which :meth:`learn` trains on."""
+        if self.data is None:
+            raise RuntimeError(f"{type(self).__name__}.learn needs data= at construction")
+        return self.data
+
+    def _learn_schedule(
+        self, checkpoint_dir: str | os.PathLike[str] | None, checkpoint_every: int
+    ) -> dict[str, Any]:
+        """The keyword arguments of evaluation, samples and checkpoints that ``train`` takes."""
+        return {
+            "test_data": self.test_data,
+            "eval_every": self.eval_every,
+            "log_text_every": self.log_text_every,
+            "checkpoint_dir": checkpoint_dir,
+            "checkpoint_every": checkpoint_every,
+        }
 
     # --- generator steps ----------------------------------------------------------------
 
@@ -428,57 +456,57 @@ class SequenceTrainer(TrainProgress, abc.ABC):
 
     # --- checkpoints --------------------------------------------------------------------
 
-    def save_checkpoint(self, directory: str | os.PathLike[str]) -> Path:
-        """Write ``directory/checkpoint.pt`` (atomically) for :meth:`resume`.
+    def _checkpoint_state(self, directory: Path) -> dict[str, Any]:
+        """What :meth:`save` writes: models, optimizers, RNG state, counters, settings."""
+        return self._file_data()
 
-        It holds what :meth:`save` writes (models, optimizers, RNG state, counters) and the
-        progress counters of the running ``train`` call.
-
-        Args:
-            directory: The checkpoint directory; created if missing.
-
-        Returns:
-            The checkpoint file's path.
-        """
-        data = {**self._file_data(), "progress": dict(self._progress)}
-        return atomic_write(Path(directory) / CHECKPOINT_FILE, lambda tmp: torch.save(data, tmp))
-
-    def resume(self, directory: str | os.PathLike[str]) -> None:
-        """Restore a checkpoint so that the next ``train(...)`` continues where it stopped.
-
-        Build the trainer with the same arguments as the interrupted run, call ``resume``,
-        then call ``train`` with the same arguments as before: its budget (``n_epochs``,
-        ``adversarial_epochs``, ...) counts the whole run, so only the rest is done. The
-        result equals that of an uninterrupted run (same weights, optimizer moments and
-        random stream).
-
-        Args:
-            directory: A directory written by :meth:`save_checkpoint` (or by ``train`` with
-                ``checkpoint_dir``).
-
-        Raises:
-            FileNotFoundError: If ``directory`` holds no checkpoint.
-            ValueError: If the checkpoint is unreadable, of another format version or trainer
-                class, was made with other hyperparameters or sizes, or lacks the progress.
-        """
-        path = Path(directory) / CHECKPOINT_FILE
-        if not path.is_file():
-            raise FileNotFoundError(f"no checkpoint to resume: {path} does not exist")
-        data = _read_trainer_file(path, type(self).__name__)
-        if not isinstance(data.get("progress"), dict):
-            raise ValueError(f"{path} is a trainer file without progress, not a checkpoint")
+    def _restore_checkpoint_state(
+        self, state: Mapping[str, Any], directory: Path, path: Path
+    ) -> None:
         ours = {**self._trainer_kwargs(), **self._configs()}
-        check_same_settings(path, ours, {**data["kwargs"], **data["configs"]})
-        self._restore_state(data, path)
-        self._restore_progress(data["progress"])
+        check_same_settings(path, ours, {**state["kwargs"], **state["configs"]})
+        self._restore_state(state, path)
 
 
 class MLE(SequenceTrainer):
     """Maximum likelihood: teacher-forced cross-entropy on real sequences.
 
+    ``learn(total)`` runs ``total`` epochs over ``data``, the last ``decay_epochs`` of them
+    at ``learning_rate * decay_factor``.
+
     Args:
+        decay_epochs: Final epochs of :meth:`learn` at the decayed learning rate.
+        decay_factor: Multiplier of the learning rate in those epochs.
         **kwargs: See :class:`SequenceTrainer`.
     """
+
+    def __init__(self, *, decay_epochs: int = 0, decay_factor: float = 0.1, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if decay_epochs < 0 or decay_factor <= 0:
+            raise ValueError(
+                f"need decay_epochs >= 0 and decay_factor > 0, got {decay_epochs}, {decay_factor}"
+            )
+        self.decay_epochs = int(decay_epochs)
+        self.decay_factor = float(decay_factor)
+
+    def _trainer_kwargs(self) -> dict[str, Any]:
+        extra = {"decay_epochs": self.decay_epochs, "decay_factor": self.decay_factor}
+        return {**super()._trainer_kwargs(), **extra}
+
+    def _learn(
+        self,
+        total: int,
+        *,
+        checkpoint_dir: str | os.PathLike[str] | None,
+        checkpoint_every: int,
+    ) -> None:
+        self.train(
+            self._learn_data(),
+            n_epochs=total,
+            decay_epochs=min(self.decay_epochs, total),
+            decay_factor=self.decay_factor,
+            **self._learn_schedule(checkpoint_dir, checkpoint_every),
+        )
 
     def train(
         self,
@@ -603,6 +631,19 @@ class ScheduledSampling(SequenceTrainer):
 
     def _trainer_kwargs(self) -> dict[str, Any]:
         return {**super()._trainer_kwargs(), "schedule": dataclasses.asdict(self.schedule)}
+
+    def _learn(
+        self,
+        total: int,
+        *,
+        checkpoint_dir: str | os.PathLike[str] | None,
+        checkpoint_every: int,
+    ) -> None:
+        self.train(
+            self._learn_data(),
+            n_epochs=total,
+            **self._learn_schedule(checkpoint_dir, checkpoint_every),
+        )
 
     def scheduled_loss(self, batch: Tensor, probability: float) -> Tensor:
         """Cross-entropy of ``batch`` (B, T) with inputs mixed from the model's own samples."""

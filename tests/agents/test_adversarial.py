@@ -151,7 +151,7 @@ def test_checkpoint_resume_continues_the_run(one_demo: Demonstrations, tmp_path)
         torch.testing.assert_close(a, b)
     resumed.train((rounds + 1) * trainer.gen_train_timesteps)
     assert resumed.round == rounds + 1
-    with pytest.raises(ValueError, match="not 'GAIL'"):
+    with pytest.raises(ValueError, match="checkpoint of a AIRL trainer, not of a GAIL"):
         _trainer(GAIL, one_demo).resume(tmp_path)
 
 

@@ -172,9 +172,9 @@ def test_resume_rejects_missing_or_foreign_checkpoints(cartpole_demos, tmp_path)
         bc.resume(tmp_path / "nothing-here")
     bc.save_checkpoint(tmp_path)
     data = torch.load(tmp_path / CHECKPOINT_FILE, weights_only=True)
-    data["agent_class"] = "DAgger"
+    data["trainer_class"] = "DAgger"
     torch.save(data, tmp_path / CHECKPOINT_FILE)
-    with pytest.raises(ValueError, match="holds a DAgger agent, not a BC"):
+    with pytest.raises(ValueError, match="checkpoint of a DAgger trainer, not of a BC"):
         bc.resume(tmp_path)
 
 

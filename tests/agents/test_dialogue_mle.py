@@ -248,6 +248,9 @@ def test_save_writes_a_chat_model_that_loads_identically(test_pairs, tmp_path: P
 class OtherTrainer(DialogueTrainer):
     """Another dialogue trainer class (as the policy-gradient one will be)."""
 
+    def _learn(self, total: int, **kwargs: object) -> None:
+        raise NotImplementedError
+
 
 class CriticTrainer(DialogueMLE):
     """A subclass that keeps extra state in its checkpoints."""
@@ -279,7 +282,7 @@ def test_resume_refuses_other_trainers_settings_and_missing_checkpoints(
         mle().resume(tmp_path / "elsewhere")
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / CHECKPOINT_FILE).write_bytes(b"not a checkpoint")
-    with pytest.raises(ValueError, match="not a readable checkpoint"):
+    with pytest.raises(ValueError, match="not a readable lhyrl checkpoint"):
         mle().resume(tmp_path / "bad")
     with pytest.raises(ValueError, match="checkpoint_every must be at least 1"):
         mle().train(*train_pairs, epochs=1, checkpoint_dir=tmp_path, checkpoint_every=0)

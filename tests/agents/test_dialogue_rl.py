@@ -188,8 +188,8 @@ def test_resume_equals_uninterrupted_training_bit_for_bit(vocabulary, make_env, 
     ]
     assert saved[0]["progress"] == saved[1]["progress"] == {"iteration": 4}
     for a, b in zip(
-        saved[0]["optimizer"]["state"].values(),
-        saved[1]["optimizer"]["state"].values(),
+        saved[0]["state"]["optimizer"]["state"].values(),
+        saved[1]["state"]["optimizer"]["state"].values(),
         strict=True,
     ):
         assert torch.equal(a["exp_avg"], b["exp_avg"])

@@ -177,7 +177,7 @@ def test_resume_refuses_other_hyperparameters_and_missing_checkpoints(
     trainer.train(data, n_epochs=1, eval_every=0, checkpoint_dir=tmp_path)
     with pytest.raises(ValueError, match=r"learning_rate: 0\.01 vs 0\.02"):
         _mle(learning_rate=0.02).resume(tmp_path)
-    with pytest.raises(ValueError, match="holds a MLE trainer, not a PGBLEU"):
+    with pytest.raises(ValueError, match="checkpoint of a MLE trainer, not of a PGBLEU"):
         _pg().resume(tmp_path)
     with pytest.raises(FileNotFoundError, match="no checkpoint to resume"):
         _mle().resume(tmp_path / "elsewhere")

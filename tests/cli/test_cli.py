@@ -186,7 +186,7 @@ def test_train_gail_and_airl_write_a_full_run_dir(tmp_path):
         run = only_run_dir(tmp_path / "runs", algo)
         for name in ("model.pt", "reward_net.pt", "config.yaml", "eval.json"):
             assert (run / name).is_file(), name
-        assert (run / "checkpoints" / "adversarial_checkpoint.pt").is_file()
+        assert (run / "checkpoints" / "checkpoint.pt").is_file()
         result = json.loads((run / "eval.json").read_text())
         assert result["env_steps"] == 256 and result["expert_episodes"] == 1
         assert any(p.name.startswith("events.out.tfevents") for p in run.iterdir())

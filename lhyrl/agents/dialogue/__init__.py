@@ -7,7 +7,6 @@
 
 from lhyrl.agents.dialogue.base import (
     CHECKPOINT_FILE,
-    DIALOGUE_FORMAT_VERSION,
     DialogueTrainer,
     new_chat_model,
     paired_bleu,
@@ -17,7 +16,6 @@ from lhyrl.agents.dialogue.mle import DialogueMLE
 
 __all__ = [
     "CHECKPOINT_FILE",
-    "DIALOGUE_FORMAT_VERSION",
     "DialogueMLE",
     "DialogueTrainer",
     "new_chat_model",

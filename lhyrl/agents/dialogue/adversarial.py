@@ -108,6 +108,8 @@ class AdversarialDialogue(DialogueTrainer):
         logger: An SB3 logger; ``None`` records nothing.
     """
 
+    learn_unit = "iterations"
+
     def __init__(
         self,
         *,
@@ -331,6 +333,22 @@ class AdversarialDialogue(DialogueTrainer):
         return src[index], tgt[index]
 
     # --- training ------------------------------------------------------------------------
+
+    def _learn(
+        self,
+        total: int,
+        *,
+        checkpoint_dir: str | os.PathLike[str] | None,
+        checkpoint_every: int,
+    ) -> None:
+        self.train(
+            *self._learn_pairs(),
+            iterations=total,
+            validation=self._learn_validation,
+            eval_every=self._learn_eval_every,
+            checkpoint_dir=checkpoint_dir,
+            checkpoint_every=checkpoint_every,
+        )
 
     def train(
         self,

@@ -33,7 +33,7 @@ import dataclasses
 import math
 import os
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,44 +41,25 @@ import torch
 from stable_baselines3.common.logger import Logger
 from torch import Tensor, nn
 
-from lhyrl.agents.base import null_logger
 from lhyrl.agents.checkpoint import (
-    CHECKPOINT_FILE,
-    TrainProgress,
     check_checkpoint_every,
     check_same_settings,
-    read_versioned_file,
     seeded_global_rng,
 )
+from lhyrl.agents.trainer import CHECKPOINT_FILE, Trainer
 from lhyrl.data.text import EOS_ID, PAD_ID, Language, Vocabulary
-from lhyrl.files import atomic_write
 from lhyrl.metrics.sequences import distinct_n
 from lhyrl.nn.chat_model import ChatModel, ChatModelError, Decoding
 from lhyrl.nn.seq2seq import Seq2Seq, Seq2SeqConfig
 
 __all__ = [
     "CHECKPOINT_FILE",
-    "DIALOGUE_FORMAT_VERSION",
     "DialogueTrainer",
     "new_chat_model",
     "paired_bleu",
     "reply_tokens",
 ]
 
-DIALOGUE_FORMAT_VERSION = 1
-"""Version of the dialogue-checkpoint layout; bumped whenever the layout changes."""
-
-_CHECKPOINT_KEYS = (
-    "format_version",
-    "trainer_class",
-    "hyperparameters",
-    "chat_model",
-    "optimizer",
-    "generator",
-    "counters",
-    "progress",
-    "extra",
-)
 _TEXT_ONLY = ("stdout", "log", "json", "csv")  # SB3 formats that cannot show text summaries
 
 
@@ -176,8 +157,11 @@ def _ngrams(tokens: Sequence[int], n: int) -> list[tuple[int, ...]]:
     return [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
 
 
-class DialogueTrainer(TrainProgress):
+class DialogueTrainer(Trainer):
     """Base of the dialogue trainers: model, optimizer, RNG, evaluation, logging, checkpoints.
+
+    :meth:`learn` trains on the human pairs given to :meth:`set_learn_data`; its unit is
+    the subclass's :attr:`learn_unit` (epochs for MLE, iterations for the others).
 
     Args:
         chat_model: The model to train (trained in place).
@@ -206,29 +190,54 @@ class DialogueTrainer(TrainProgress):
             raise ValueError(f"grad_clip must be positive, got {grad_clip}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        device = next(chat_model.model.parameters()).device
+        super().__init__(seed=seed, device=device, logger=logger)
         self.chat_model = chat_model
         self.model: Seq2Seq = chat_model.model
         self.learning_rate = float(learning_rate)
         self.grad_clip = float(grad_clip)
         self.batch_size = int(batch_size)
-        self.seed = int(seed)
-        self.logger = logger if logger is not None else null_logger()
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.learning_rate)
         self.generator = torch.Generator(device=self.device).manual_seed(self.seed)
         """The one source of randomness: shuffling, sampled replies, dropout."""
-        self.num_updates = 0
-        """Gradient steps so far; the x-axis of everything logged."""
         self.num_epochs = 0
         """Training epochs completed so far (by every ``train`` call)."""
         self._logged_hyperparameters = False
-        self._progress: dict[str, int] = {}
-        """Counters of the running ``train`` call; what a checkpoint saves as its progress."""
-        self._pending_progress: dict[str, int] | None = None
+        self._learn_train: tuple[Tensor, Tensor] | None = None
+        self._learn_validation: tuple[Tensor, Tensor] | None = None
+        self._learn_eval_every = 0
 
-    @property
-    def device(self) -> torch.device:
-        """Where the model's weights live."""
-        return next(self.model.parameters()).device
+    def set_learn_data(
+        self,
+        train: tuple[Tensor, Tensor] | None,
+        *,
+        validation: tuple[Tensor, Tensor] | None = None,
+        eval_every: int = 0,
+    ) -> None:
+        """The human ``(src, tgt)`` pairs :meth:`learn` trains on (dialogue RL: its MLE term).
+
+        Args:
+            train: Training pairs, or ``None`` (dialogue RL without an MLE term).
+            validation: Held-out pairs for ``eval/*``.
+            eval_every: Units of :meth:`learn` between evaluations (0: never).
+        """
+        if eval_every < 0:
+            raise ValueError(f"eval_every must be non-negative, got {eval_every}")
+        self._learn_train = train
+        self._learn_validation = validation
+        self._learn_eval_every = int(eval_every)
+
+    def _learn_pairs(self) -> tuple[Tensor, Tensor]:
+        if self._learn_train is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.learn needs training pairs: call set_learn_data first"
+            )
+        return self._learn_train
+
+    def _learn_progress(self) -> int:
+        if self.learn_unit == "iterations":
+            return self._progress.get("iteration", 0)
+        return self.num_epochs
 
     # --- steps ---------------------------------------------------------------------------
 
@@ -481,6 +490,7 @@ class DialogueTrainer(TrainProgress):
             self.evaluate(*validation)  # dumps
         else:
             self.logger.dump(step=self.num_updates)
+        self._unit_done()
 
     def _iterations(
         self,
@@ -503,6 +513,7 @@ class DialogueTrainer(TrainProgress):
             self.logger.dump(step=self.num_updates)
             if checkpoint_dir is not None and progress["iteration"] % checkpoint_every == 0:
                 self.save_checkpoint(checkpoint_dir)
+            self._unit_done()
         if checkpoint_dir is not None:
             self.save_checkpoint(checkpoint_dir)
 
@@ -524,78 +535,35 @@ class DialogueTrainer(TrainProgress):
                 f"{type(self).__name__} does not read"
             )
 
-    def save_checkpoint(self, directory: str | os.PathLike[str]) -> Path:
-        """Write ``directory/checkpoint.pt`` atomically, for :meth:`resume`.
-
-        It holds the chat model, the optimizer's state, :attr:`generator`'s state, the
-        counters, the progress of the running ``train`` call and :meth:`_extra_state`.
-
-        Args:
-            directory: The checkpoint directory; created if missing.
-
-        Returns:
-            The checkpoint file's path.
-        """
-        data = {
-            "format_version": DIALOGUE_FORMAT_VERSION,
-            "trainer_class": type(self).__name__,
+    def _checkpoint_state(self, directory: Path) -> dict[str, Any]:
+        """The chat model, the optimizer's and :attr:`generator`'s states, counters, extras."""
+        return {
             "hyperparameters": self._hyperparameters(),
             "chat_model": self.chat_model.to_dict(),
             "optimizer": self.optimizer.state_dict(),
             "generator": self.generator.get_state(),
             "counters": {"num_updates": self.num_updates, "num_epochs": self.num_epochs},
-            "progress": dict(self._progress),
             "extra": self._extra_state(),
         }
-        return atomic_write(Path(directory) / CHECKPOINT_FILE, lambda tmp: torch.save(data, tmp))
 
-    def resume(self, directory: str | os.PathLike[str]) -> None:
-        """Restore a checkpoint so that the next ``train(...)`` continues where it stopped.
-
-        Build the trainer as the interrupted run did, call ``resume``, then call ``train``
-        with the same arguments: its budget counts the whole run, so only the rest is done,
-        and the result equals an uninterrupted run's bit for bit.
-
-        Args:
-            directory: A directory written by :meth:`save_checkpoint`.
-
-        Raises:
-            FileNotFoundError: If ``directory`` holds no checkpoint.
-            ValueError: If the checkpoint is unreadable, of another format version or trainer
-                class, or was written with other hyperparameters, sizes or vocabulary.
-        """
-        path = Path(directory) / CHECKPOINT_FILE
-        if not path.is_file():
-            raise FileNotFoundError(f"no checkpoint to resume: {path} does not exist")
-        data = read_versioned_file(
-            path,
-            _CHECKPOINT_KEYS,
-            format_version=DIALOGUE_FORMAT_VERSION,
-            unreadable="a readable checkpoint",
-            kind="a dialogue-trainer checkpoint",
-        )
-        ours_class = type(self).__name__
-        if data["trainer_class"] != ours_class:
-            raise ValueError(
-                f"{path} is a checkpoint of a {data['trainer_class']} trainer, not of a "
-                f"{ours_class}; resume it with {data['trainer_class']}"
-            )
+    def _restore_checkpoint_state(
+        self, state: Mapping[str, Any], directory: Path, path: Path
+    ) -> None:
         check_same_settings(
-            path, self._hyperparameters(), dict(data["hyperparameters"]), what="settings"
+            path, self._hyperparameters(), dict(state["hyperparameters"]), what="settings"
         )
         try:
-            saved = ChatModel.from_dict(data["chat_model"], where=str(path))
+            saved = ChatModel.from_dict(state["chat_model"], where=str(path))
         except ChatModelError as err:
             raise ValueError(str(err)) from err
         if saved.vocabulary != self.chat_model.vocabulary:
             raise ValueError(f"{path} was written for another vocabulary")
         self.model.load_state_dict(saved.model.state_dict())
         try:
-            self.optimizer.load_state_dict(data["optimizer"])
+            self.optimizer.load_state_dict(state["optimizer"])
         except (ValueError, KeyError) as err:
             raise ValueError(f"{path}: the saved optimizer does not fit: {err}") from err
-        self.generator.set_state(data["generator"])
-        self.num_updates = int(data["counters"]["num_updates"])
-        self.num_epochs = int(data["counters"]["num_epochs"])
-        self._load_extra_state(dict(data["extra"]))
-        self._restore_progress(data["progress"])
+        self.generator.set_state(state["generator"])
+        self.num_updates = int(state["counters"]["num_updates"])
+        self.num_epochs = int(state["counters"]["num_epochs"])
+        self._load_extra_state(dict(state["extra"]))

@@ -23,9 +23,29 @@ class DialogueMLE(DialogueTrainer):
     of :attr:`batch_size` (the last one smaller); each batch is one step on the mean
     cross-entropy per reply token (:meth:`lhyrl.nn.seq2seq.Seq2Seq.loss`).
 
+    ``learn(total)`` counts epochs.
+
     Args:
         **kwargs: See :class:`~lhyrl.agents.dialogue.base.DialogueTrainer`.
     """
+
+    learn_unit = "epochs"
+
+    def _learn(
+        self,
+        total: int,
+        *,
+        checkpoint_dir: str | os.PathLike[str] | None,
+        checkpoint_every: int,
+    ) -> None:
+        self.train(
+            *self._learn_pairs(),
+            epochs=total,
+            validation=self._learn_validation,
+            eval_every=self._learn_eval_every,
+            checkpoint_dir=checkpoint_dir,
+            checkpoint_every=checkpoint_every,
+        )
 
     def train_epoch(self, src: Tensor, tgt: Tensor) -> float:
         """One epoch over ``(src, tgt)``; returns the mean loss of its steps."""

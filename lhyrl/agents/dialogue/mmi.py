@@ -70,6 +70,8 @@ class DialogueMMI(DialogueTrainer):
         logger: An SB3 logger; ``None`` records nothing.
     """
 
+    learn_unit = "iterations"
+
     def __init__(
         self,
         *,
@@ -189,6 +191,22 @@ class DialogueMMI(DialogueTrainer):
         stats["loss"] = self.step(loss)
         self.num_iterations += 1
         return stats
+
+    def _learn(
+        self,
+        total: int,
+        *,
+        checkpoint_dir: str | os.PathLike[str] | None,
+        checkpoint_every: int,
+    ) -> None:
+        self.train(
+            *self._learn_pairs(),
+            iterations=total,
+            validation=self._learn_validation,
+            eval_every=self._learn_eval_every,
+            checkpoint_dir=checkpoint_dir,
+            checkpoint_every=checkpoint_every,
+        )
 
     def train(
         self,

@@ -504,6 +504,8 @@ class DialoguePG(DialogueTrainer):
         logger: An SB3 logger; ``None`` records nothing.
     """
 
+    learn_unit = "iterations"
+
     def __init__(
         self,
         *,
@@ -715,6 +717,22 @@ class DialoguePG(DialogueTrainer):
             out["train/mle_loss"] = float(mle_loss.detach())
         self.last_dialogues = records
         return out
+
+    def _learn(
+        self,
+        total: int,
+        *,
+        checkpoint_dir: str | os.PathLike[str] | None,
+        checkpoint_every: int,
+    ) -> None:
+        self.train(
+            total,
+            mle_data=self._learn_train,
+            validation=self._learn_validation,
+            eval_every=self._learn_eval_every,
+            checkpoint_dir=checkpoint_dir,
+            checkpoint_every=checkpoint_every,
+        )
 
     def train(
         self,
