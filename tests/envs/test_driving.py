@@ -141,6 +141,19 @@ def test_bad_action_gets_a_clear_error(env_id, action, message):
         env.step(action)
 
 
+@pytest.mark.parametrize("env_id", DRIVING_IDS)
+def test_stepping_before_reset_is_refused_not_answered_with_nan(env_id):
+    env = gym.make(env_id).unwrapped
+    with pytest.raises(RuntimeError, match=r"call reset\(\) before step\(\)"):
+        env.step(env.action_space.sample())
+    env.reset(seed=0)
+    obs, *_ = env.step(env.action_space.sample())
+    assert np.isfinite(obs).all()
+    venv = make_vec(env_id, 2)
+    with pytest.raises(RuntimeError, match=r"call reset\(\) before step\(\)"):
+        venv.step(venv.action_space.sample())
+
+
 def test_bad_vector_action_shape_gets_a_clear_error():
     venv = make_vec("lhyrl/Driving-v0", 4)
     venv.reset(seed=0)

@@ -92,6 +92,15 @@ def test_bad_action_gets_a_clear_error(action, message):
         env.step(action)
 
 
+def test_stepping_before_reset_is_refused_not_answered_with_a_terminated_step():
+    env = gym.make(ENV_ID).unwrapped
+    with pytest.raises(RuntimeError, match=r"call reset\(\) before step\(\)"):
+        env.step(np.zeros(2, dtype=np.float32))
+    env.reset(seed=0)
+    _, _, terminated, _, info = env.step(np.zeros(2, dtype=np.float32))
+    assert not terminated and not info["off_track"]
+
+
 def test_bad_arguments_get_a_clear_error():
     with pytest.raises(ValueError, match="render_mode"):
         MujocoCarEnv(render_mode="human")

@@ -84,7 +84,8 @@ class DrivingEnv(gym.Env[np.ndarray, np.ndarray]):
 
     At 60 m along a new road, centred in a random lane, heading along it, at 20-25 m/s. Traffic
     fills slots 25 m apart from 40 m behind to 340 m ahead (none within 20 m in the car's lane),
-    with desired speeds drawn from `traffic_speed` (18-24 m/s).
+    with desired speeds drawn from `traffic_speed` (18-24 m/s). Stepping before the first
+    `reset` raises `RuntimeError`.
 
     ## Episode End
 
@@ -129,6 +130,7 @@ class DrivingEnv(gym.Env[np.ndarray, np.ndarray]):
             "render_fps": round(1 / (self.config.dt * self.actions.substeps)),
         }
         self._crashed = False
+        self._started = False
         self._window: HumanWindow | None = None
 
     def _observe(self) -> np.ndarray:
@@ -145,12 +147,21 @@ class DrivingEnv(gym.Env[np.ndarray, np.ndarray]):
         self.sim.reset_one(0, self.np_random)
         self.actions.reset_one(0, self.sim)
         self._crashed = False
+        self._started = True
         if self.render_mode == "human":
             self.render()
         return self._observe(), {"speed": float(self.sim.ego_v[0])}
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        """Apply one action; see the class docstring for rewards and episode end."""
+        """Apply one action; see the class docstring for rewards and episode end.
+
+        Raises:
+            RuntimeError: Before the first ``reset`` (there is no road or traffic yet).
+            ValueError: If the action is malformed: a wrong shape or dtype, NaN, or a
+                meta-action out of range.
+        """
+        if not self._started:
+            raise RuntimeError("call reset() before step()")
         actions = self.actions.check(np.asarray(action)[None], batch=1)
         outcome = self.actions.apply(self.sim, actions, None)
         self._crashed = bool(outcome.crashed[0])

@@ -107,7 +107,12 @@ class DrivingVectorEnv(VectorEnv):
     def step(
         self, actions: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-        """Step every car; cars whose episode ended last step are reset instead."""
+        """Step every car; cars whose episode ended last step are reset instead.
+
+        Raises:
+            RuntimeError: Before the first ``reset`` (there are no roads or traffic yet).
+            ValueError: If ``actions`` are malformed (see the single env's).
+        """
         if not self._rngs:
             raise RuntimeError("call reset() before step()")
         actions = self.actions.check(actions, batch=self.num_envs)

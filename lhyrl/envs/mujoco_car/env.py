@@ -95,7 +95,8 @@ class MujocoCarEnv(gym.Env[np.ndarray, np.ndarray]):
 
     A new course (mean radius `course_radius`, harmonics up to `course_wobble`; no bend tighter
     than 3.3 m radius). The car starts at a uniformly random point of it, up to 0.25 m off the
-    centreline, within 0.15 rad of its direction, rolling forwards at 0.5-2 m/s.
+    centreline, within 0.15 rad of its direction, rolling forwards at 0.5-2 m/s. Stepping
+    before the first `reset` raises `RuntimeError`.
 
     ## Episode End
 
@@ -182,6 +183,7 @@ class MujocoCarEnv(gym.Env[np.ndarray, np.ndarray]):
         self._lookahead = np.array(LOOKAHEAD)  # (P,)
         self._curvature_ahead = np.array(CURVATURE_AHEAD)  # (C,)
         self._distance = 0.0
+        self._started = False
         self._renderer: mujoco.Renderer | None = None
         self._course_geoms: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
 
@@ -258,10 +260,18 @@ class MujocoCarEnv(gym.Env[np.ndarray, np.ndarray]):
         obs, offset_m = self._observe()
         self._s = self._proj_s
         self._distance = 0.0
+        self._started = True
         return obs, {"speed": float(obs[2]), "offset": offset_m, "distance": 0.0}
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        """Hold one action for ``frame_skip`` MuJoCo steps; see the class docstring."""
+        """Hold one action for ``frame_skip`` MuJoCo steps; see the class docstring.
+
+        Raises:
+            RuntimeError: Before the first ``reset`` (the car is not on a course yet).
+            ValueError: If the action has the wrong shape or dtype, or is not finite.
+        """
+        if not self._started:
+            raise RuntimeError("call reset() before step()")
         steer, throttle = self._check_action(action)
         left, right = ackermann(steer * STEER_MAX)
         self.data.ctrl[:] = (left, right, throttle)
