@@ -143,7 +143,8 @@ class SeqGenEnv(SequenceEnv):
 
     ## Action Space
 
-    `Discrete(vocab_size)`: the next token.
+    `Discrete(vocab_size)`: the next token. Anything but one integer in `0 .. vocab_size - 1`
+    (a float, a bool, a string, `None`, an array) raises `ValueError`.
 
     ## Observation Space
 

@@ -148,6 +148,23 @@ class SequenceBatch:
         return rewards, ended, log_prob
 
 
+def _as_token_ids(actions: Any, shape: tuple[int, ...], vocab_size: int) -> np.ndarray | None:
+    """``actions`` as int64 token ids of ``shape`` in ``0 .. vocab_size - 1``, or ``None``.
+
+    Only integers count: a float, a bool, a string or ``None`` is no token id, even where
+    ``int()`` would take it.
+    """
+    try:
+        tokens = np.asarray(actions)
+    except (TypeError, ValueError):  # a ragged nested list
+        return None
+    if tokens.shape != shape or not np.issubdtype(tokens.dtype, np.integer):
+        return None
+    if not ((tokens >= 0) & (tokens < vocab_size)).all():
+        return None
+    return tokens.astype(np.int64)
+
+
 class SequenceEnv(gym.Env[np.ndarray, np.int64]):
     """One sequence as a Gymnasium env; a subclass sets the spaces and :meth:`_make_batch`."""
 
@@ -179,16 +196,28 @@ class SequenceEnv(gym.Env[np.ndarray, np.int64]):
         return self.batch.observe()[0], {}
 
     def step(self, action: np.int64) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        """Append the token ``action``; see the class docstring for rewards and episode end."""
+        """Append the token ``action``; see the class docstring for rewards and episode end.
+
+        Raises:
+            RuntimeError: Before the first ``reset``, or after the sequence has ended.
+            ValueError: If ``action`` is not one integer token id of the action space (a
+                float, a bool, a string, ``None``, an array or an id out of range).
+        """
         if self._ended:
             raise RuntimeError(
                 "call reset() before step()"
                 if not self._started
                 else "the sequence has ended; call reset()"
             )
-        if not self.action_space.contains(np.int64(action)):
-            raise ValueError(f"action {action!r} is not in {self.action_space}")
-        actions = np.asarray([action], dtype=np.int64)
+        space = self.action_space
+        assert isinstance(space, spaces.Discrete)
+        token = _as_token_ids(action, (), int(space.n))
+        if token is None:
+            raise ValueError(
+                f"action {action!r} is not in {space}: expected one integer token id in "
+                f"0 .. {int(space.n) - 1}"
+            )
+        actions = token.reshape(1)
         rewards, ended, log_prob = self.batch.step(actions, np.ones(1, dtype=bool))
         self._ended = bool(ended[0])
         obs = self.batch.observe()[0]
@@ -243,19 +272,28 @@ class SequenceVectorEnv(VectorEnv):
     def step(
         self, actions: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-        """Append one token to every sequence; sequences that ended last step restart instead."""
+        """Append one token to every sequence; sequences that ended last step restart instead.
+
+        Raises:
+            RuntimeError: Before the first ``reset``.
+            ValueError: If ``actions`` are not ``num_envs`` integer token ids of the action
+                space.
+        """
         if not self._started:
             raise RuntimeError("call reset() before step()")
-        actions = np.asarray(actions)
-        if actions.shape != (self.num_envs,) or not self.action_space.contains(
-            actions.astype(np.int64)
-        ):
-            raise ValueError(f"actions must be {self.action_space}, got {actions!r}")
+        space = self.single_action_space
+        assert isinstance(space, spaces.Discrete)
+        tokens = _as_token_ids(actions, (self.num_envs,), int(space.n))
+        if tokens is None:
+            raise ValueError(
+                f"actions must be {self.action_space}: {self.num_envs} integer token ids in "
+                f"0 .. {int(space.n) - 1}, got {actions!r}"
+            )
         resetting = np.flatnonzero(self._needs_reset)
         if len(resetting):
             self.batch.reset(resetting)
         active = ~self._needs_reset
-        rewards, ended, log_prob = self.batch.step(actions, active)
+        rewards, ended, log_prob = self.batch.step(tokens, active)
         self._needs_reset = ended
         truncated = np.zeros(self.num_envs, dtype=bool)
         info = {"log_prob": log_prob, "_log_prob": active.copy()}

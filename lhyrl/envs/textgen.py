@@ -96,6 +96,8 @@ class TextGenEnv(SequenceEnv):
 
     `Discrete(V)`, V the vocabulary size: the id of the next token. `<pad>` (0) and `<bos>`
     (1) cannot occur inside a sentence: either action is written (and scored) as `<unk>` (3).
+    Anything but one integer in `0 .. V - 1` (a float, a bool, a string, `None`, an array)
+    raises `ValueError`.
 
     ## Observation Space
 

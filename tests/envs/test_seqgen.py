@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import gymnasium as gym
@@ -180,6 +181,27 @@ def test_stepping_outside_an_episode_or_with_a_bad_action_is_refused():
         env.step(1)
     with pytest.raises(RuntimeError, match="ended"):
         env.step(1)
+
+
+@pytest.mark.parametrize("action", ["left", None, 3.7, "3", True, np.array([2]), 10**30])
+def test_an_action_that_is_no_token_id_gets_an_error_naming_the_action_space(action):
+    env = gym.make("lhyrl/SeqGen-v0", **SMALL)
+    env.reset(seed=0)
+    expected = rf"action {re.escape(repr(action))} is not in Discrete\(50\): expected one "
+    with pytest.raises(ValueError, match=expected + r"integer token id in 0 \.\. 49"):
+        env.step(action)
+    obs, *_ = env.step(np.int64(3))  # the refused action wrote nothing
+    np.testing.assert_array_equal(obs, [3] + [50] * 5 + [1])
+
+
+@pytest.mark.parametrize("actions", [["left", "x"], [None, None], [1.0, 2.0], [[1], [2]]])
+def test_vector_actions_that_are_no_token_ids_get_an_error_naming_the_action_space(actions):
+    venv = make_vec(2, **SMALL)
+    venv.reset(seed=0)
+    with pytest.raises(ValueError, match=r"MultiDiscrete\(\[50 50\]\): 2 integer token ids"):
+        venv.step(actions)
+    obs, *_ = venv.step([3, 4])
+    np.testing.assert_array_equal(obs[:, [0, -1]], [[3, 1], [4, 1]])
 
 
 def test_ansi_render_shows_the_tokens_so_far():

@@ -57,6 +57,15 @@ def test_episode_ends_at_max_length_without_eos_and_specials_become_unk():
     assert terminated and not truncated
 
 
+@pytest.mark.parametrize("action", ["left", None, 2.0, True])
+def test_an_action_that_is_no_token_id_gets_an_error_naming_the_action_space(action):
+    env = gym.make("lhyrl/TextGen-v0", corpus=TINY)
+    env.reset(seed=0)
+    n = len(TINY.vocabulary)
+    with pytest.raises(ValueError, match=rf"is not in Discrete\({n}\): expected one integer"):
+        env.step(action)
+
+
 def test_same_seed_gives_same_trajectory():
     def rollout(seed: int) -> np.ndarray:
         env = gym.make("lhyrl/TextGen-v0", corpus=TINY)
