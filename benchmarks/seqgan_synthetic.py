@@ -2,7 +2,7 @@
 
 Run: ``python benchmarks/seqgan_synthetic.py`` (``--quick`` for a smoke run of a few minutes).
 
-Protocol (``/work/shared/benchmarks/README.md``): 9,984 oracle samples of 20 tokens are the
+Protocol (``lhyrl.nn.oracle``'s docstring): 9,984 oracle samples of 20 tokens are the
 training data; every row's generator is an LSTM with embedding and state of size 32; NLL-oracle
 is the oracle's mean per-token NLL of the generator's samples at temperature 1, averaged over
 full batches of 64. NLL-test is the generator's NLL of held-out oracle samples.
@@ -40,7 +40,6 @@ from lhyrl.files import atomic_write_text
 from lhyrl.metrics import distinct_n, nll_oracle, nll_test
 from lhyrl.nn import SequenceGenerator, load_oracle
 
-ORACLE = Path(__file__).resolve().parents[1].parent / "shared/benchmarks/seqgan_oracle.npz"
 PAPER = {
     "Random": 10.310,
     "MLE": 9.038,
@@ -150,7 +149,7 @@ def parse_args() -> argparse.Namespace:
     add("--checkpoint-every", type=int, default=5, help="epochs between checkpoints")
     add("--seed", type=int, default=0)
     add("--logdir", default="runs", help="TensorBoard root; '' for none")
-    add("--oracle", type=Path, default=ORACLE)
+    add("--oracle", default="seqgan", help="'seqgan' (the paper's, shipped) or an .npz file")
     add("--quick", action="store_true", help="a tiny smoke run (a few minutes)")
     args = p.parse_args()
     if args.quick:

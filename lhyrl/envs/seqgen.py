@@ -17,7 +17,7 @@ from lhyrl.envs.seqgen_core import (
     SequenceVectorEnv,
     token_space,
 )
-from lhyrl.nn.oracle import load_oracle, random_oracle
+from lhyrl.nn.oracle import SHIPPED_ORACLES, load_oracle, random_oracle
 from lhyrl.nn.recurrent import RNNState, SequenceGenerator, map_state
 
 
@@ -97,6 +97,11 @@ class OracleModel:
         self._set_rows(index, *self._recur(inputs, state))
 
 
+ORACLE_NAMES = ("random", *SHIPPED_ORACLES)
+"""The names ``lhyrl/SeqGen-v0``'s ``oracle`` takes: a seeded random LSTM, or a shipped oracle
+(``"seqgan"``, the SeqGAN paper's)."""
+
+
 def make_oracle(
     oracle: str | os.PathLike[str] | SequenceGenerator,
     *,
@@ -105,22 +110,38 @@ def make_oracle(
     hidden_dim: int,
     seed: int,
 ) -> SequenceGenerator:
-    """The oracle of ``lhyrl/SeqGen-v0``: a seeded random LSTM, a file's, or the one given.
+    """The oracle of ``lhyrl/SeqGen-v0``: a random LSTM, a shipped one, a file's, or one given.
+
+    Args:
+        oracle: ``"random"``, the name of a shipped oracle (``"seqgan"``), the path of an
+            ``.npz`` oracle file, or a :class:`SequenceGenerator`.
+        vocab_size: The random oracle's vocabulary (5000 if ``None``); any other oracle's
+            vocabulary must equal it unless it is ``None``.
+        embedding_dim: The random oracle's embedding size.
+        hidden_dim: The random oracle's state size.
+        seed: Seeds the random oracle.
+
+    Returns:
+        The oracle, in eval mode.
 
     Raises:
+        FileNotFoundError: If ``oracle`` is neither a name of :data:`ORACLE_NAMES` nor a file;
+            the message lists the names.
         ValueError: If an oracle file is malformed (from :func:`~lhyrl.nn.oracle.load_oracle`,
             naming the key and the expected shape), or if ``vocab_size`` disagrees with it.
     """
     if isinstance(oracle, SequenceGenerator):
         model = oracle.eval()
-    elif isinstance(oracle, str) and oracle == "random":
+    elif oracle == "random":
         return random_oracle(vocab_size or 5000, embedding_dim, hidden_dim, seed=seed)
-    else:
-        if not os.path.isfile(oracle):
-            raise FileNotFoundError(
-                f"oracle must be 'random' or an .npz file; {oracle!r} is neither"
-            )
+    elif oracle in SHIPPED_ORACLES or os.path.isfile(oracle):
         model = load_oracle(oracle)
+    else:
+        names = ", ".join(repr(name) for name in ORACLE_NAMES)
+        raise FileNotFoundError(
+            f"oracle must be one of the names {names} or the path of an .npz file; "
+            f"{os.fspath(oracle)!r} is neither"
+        )
     if vocab_size is not None and vocab_size != model.config.vocab_size:
         raise ValueError(
             f"vocab_size={vocab_size} disagrees with the oracle's {model.config.vocab_size} tokens"
@@ -182,12 +203,13 @@ class SeqGenEnv(SequenceEnv):
     `gym.make("lhyrl/SeqGen-v0", vocab_size=None, length=20, oracle="random", oracle_seed=0,
     embedding_dim=32, hidden_dim=32, start_token=0, reward_fn=None, step_reward_fn=None,
     render_mode=None)`. `oracle` is `"random"` (an LSTM with N(0, 1) parameters drawn from
-    `oracle_seed`, as the paper made its own, with `vocab_size` tokens, 5000 by default), the
-    path of an `.npz` oracle file (`lhyrl.nn.oracle`; the paper's own is
-    `shared/benchmarks/seqgan_oracle.npz`), or a `SequenceGenerator`. The defaults follow the
-    paper: V = 5000, T = 20, embedding and hidden size 32. `render_mode="ansi"` renders the
-    tokens so far. The native vector env, which steps B sequences in one batched oracle call,
-    is `gym.make_vec("lhyrl/SeqGen-v0", num_envs=B, vectorization_mode="vector_entry_point")`.
+    `oracle_seed`, as the paper made its own, with `vocab_size` tokens, 5000 by default),
+    `"seqgan"` (the paper's own oracle, V = 5000, shipped with lhyrl), the path of an `.npz`
+    oracle file (`lhyrl.nn.oracle`), or a `SequenceGenerator`; any other string raises
+    `FileNotFoundError` naming the accepted names. The defaults follow the paper: V = 5000,
+    T = 20, embedding and hidden size 32. `render_mode="ansi"` renders the tokens so far. The
+    native vector env, which steps B sequences in one batched oracle call, is
+    `gym.make_vec("lhyrl/SeqGen-v0", num_envs=B, vectorization_mode="vector_entry_point")`.
 
     ## Version History
 

@@ -1,6 +1,6 @@
 """Metrics of generated token sequences: NLL-oracle, NLL-test, BLEU, self-BLEU, distinct-n.
 
-NLL-oracle follows the SeqGAN paper (see ``/work/shared/benchmarks/README.md``): the average
+NLL-oracle follows the SeqGAN paper (its protocol is in :mod:`lhyrl.nn.oracle`): the average
 over the T generated tokens of ``-log p_oracle(x_t | x_<t)`` (the start token is not scored),
 averaged over full batches of 64 sequences; a trailing partial batch is dropped.
 

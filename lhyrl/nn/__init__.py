@@ -17,7 +17,7 @@ from lhyrl.nn.gan import (
     wgan_discriminator_loss,
     wgan_generator_loss,
 )
-from lhyrl.nn.oracle import load_oracle, random_oracle, save_oracle
+from lhyrl.nn.oracle import SHIPPED_ORACLES, load_oracle, random_oracle, save_oracle
 from lhyrl.nn.recurrent import (
     RecurrentConfig,
     RNNState,
@@ -28,6 +28,7 @@ from lhyrl.nn.recurrent import (
 from lhyrl.nn.seq2seq import Decoded, EncodedSource, Seq2Seq, Seq2SeqConfig
 
 __all__ = [
+    "SHIPPED_ORACLES",
     "AdditiveAttention",
     "Attention",
     "CNNDiscriminator",

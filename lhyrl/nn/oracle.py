@@ -16,12 +16,27 @@ key                         shape       meaning
 ``out.bias``                (V,)        output bias
 ==========================  ==========  ==========================================
 
-The paper's oracle (V = 5000, E = H = 32) is ``/work/shared/benchmarks/seqgan_oracle.npz``.
+The SeqGAN paper's oracle (Yu et al., AAAI 2017; V = 5000, E = H = 32) ships with lhyrl as
+``lhyrl/nn/weights/seqgan_oracle.npz`` and loads by name: ``load_oracle("seqgan")``. It is the
+oracle of the paper's synthetic experiment converted to this layout (TensorFlow's LSTM has one
+bias, so ``lstm.bias_hh_l0`` is zero). The paper's protocol with it:
+
+- sequences of 20 tokens; generation starts from h = c = 0 with token 0 fed as the first input,
+  and each sampled token is fed back as the next input. Token 0 is an ordinary token (no EOS,
+  no padding);
+- the training set is 9,984 oracle samples (156 batches of 64);
+- NLL-oracle (:func:`lhyrl.metrics.nll_oracle`) is the average over the 20 generated tokens of
+  ``-log p_oracle(x_t | x_<t)`` (the start token is not scored), averaged over full batches of
+  64 sequences. The oracle's own samples score about 5.75 nats per token (5.752 ± 0.002 over
+  100,000 samples); the paper's Table 1 reports Random 10.310, MLE 9.038, Scheduled Sampling
+  8.985, PG-BLEU 8.946 and SeqGAN 8.736.
 """
 
 from __future__ import annotations
 
 import os
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +55,9 @@ ORACLE_KEYS = (
     "out.bias",
 )
 """The arrays of an oracle file, in the order :func:`random_oracle` draws them."""
+
+SHIPPED_ORACLES = ("seqgan",)
+"""Names of the oracles that ship with lhyrl: ``"seqgan"`` is the SeqGAN paper's."""
 
 
 def _module_key(file_key: str) -> str:
@@ -109,22 +127,68 @@ def _generator_from_arrays(arrays: dict[str, np.ndarray], source: str) -> Sequen
     return model.eval()
 
 
+def _shipped_names() -> str:
+    return ", ".join(repr(name) for name in SHIPPED_ORACLES)
+
+
+def shipped_oracle_file(name: str) -> Traversable:
+    """The resource of a shipped oracle.
+
+    Args:
+        name: One of :data:`SHIPPED_ORACLES`.
+
+    Returns:
+        ``lhyrl/nn/weights/<name>_oracle.npz`` as an importlib resource, found wherever lhyrl
+        is installed.
+
+    Raises:
+        ValueError: If ``name`` is not a shipped oracle; the message lists those that are.
+    """
+    if name not in SHIPPED_ORACLES:
+        raise ValueError(
+            f"no shipped oracle is called {name!r}; shipped oracles: {_shipped_names()}"
+        )
+    return resources.files("lhyrl.nn") / "weights" / f"{name}_oracle.npz"
+
+
+def _read_npz(path: str | os.PathLike[str], source: str) -> SequenceGenerator:
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {key: data[key] for key in data.files}
+    return _generator_from_arrays(arrays, source)
+
+
 def load_oracle(path: str | os.PathLike[str]) -> SequenceGenerator:
     """Read an oracle LSTM from an ``.npz`` file in the layout of this module's docstring.
 
     Args:
-        path: The ``.npz`` file. Nothing is unpickled.
+        path: The ``.npz`` file, or the name of a shipped oracle (:data:`SHIPPED_ORACLES`;
+            ``"seqgan"`` is the SeqGAN paper's). A name is looked up before the file system:
+            write ``./seqgan`` for a file of that name. Nothing is unpickled.
 
     Returns:
         The oracle, a one-layer LSTM :class:`SequenceGenerator` in eval mode.
 
     Raises:
+        FileNotFoundError: If ``path`` is neither a shipped oracle's name nor a file, or a
+            shipped oracle's file is missing from the installation.
         ValueError: If a key is missing or unexpected, or an array has the wrong shape or a
             non-float dtype; the message names the key and the expected shape.
     """
-    with np.load(path, allow_pickle=False) as data:
-        arrays = {key: data[key] for key in data.files}
-    return _generator_from_arrays(arrays, str(path))
+    if isinstance(path, str) and path in SHIPPED_ORACLES:
+        resource = shipped_oracle_file(path)
+        if not resource.is_file():
+            raise FileNotFoundError(
+                f"lhyrl/nn/weights/{path}_oracle.npz is missing (is lhyrl installed with its "
+                "package data?)"
+            )
+        with resources.as_file(resource) as file:
+            return _read_npz(file, f"lhyrl/nn/weights/{path}_oracle.npz")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"no oracle file {os.fspath(path)!r}; give an .npz file or the name of a shipped "
+            f"oracle ({_shipped_names()})"
+        )
+    return _read_npz(path, str(path))
 
 
 def random_oracle(

@@ -1,5 +1,4 @@
 import re
-from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -11,12 +10,11 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 import lhyrl  # noqa: F401  (registers the ids)
 from lhyrl.envs.seqgen import SeqGenEnv
 from lhyrl.envs.seqgen_core import per_sequence
-from lhyrl.nn.oracle import random_oracle, save_oracle
+from lhyrl.nn.oracle import load_oracle, random_oracle, save_oracle
 from lhyrl.nn.recurrent import RecurrentConfig, SequenceGenerator
 
 torch.set_num_threads(1)
 
-ORACLE_PATH = Path(__file__).resolve().parents[2].parent / "shared/benchmarks/seqgan_oracle.npz"
 SMALL = dict(vocab_size=50, length=6)
 
 
@@ -111,11 +109,30 @@ def test_vector_env_steps_like_single_envs_and_autoresets_next_step():
     assert not rewards.any() and not terminated.any() and not info["_log_prob"].any()
 
 
-def test_paper_oracle_file_samples_score_about_5_75_nats_per_token():
-    if not ORACLE_PATH.exists():
-        pytest.skip(f"the paper's oracle file is not at {ORACLE_PATH}")
+def test_seqgan_oracle_name_loads_the_papers_shipped_oracle():
+    env = gym.make("lhyrl/SeqGen-v0", oracle="seqgan")
+    assert env.action_space == gym.spaces.Discrete(5000)
+    oracle = env.unwrapped.oracle
+    assert (oracle.config.vocab_size, oracle.config.hidden_dim) == (5000, 32)
+    paper = load_oracle("seqgan")
+    for (name, a), (_, b) in zip(
+        oracle.state_dict().items(), paper.state_dict().items(), strict=True
+    ):
+        assert torch.equal(a, b), name
+    random_one = gym.make("lhyrl/SeqGen-v0").unwrapped.oracle
+    assert not torch.equal(random_one.out.weight, oracle.out.weight)
+
+
+def test_unknown_oracle_name_gets_an_error_listing_the_accepted_names():
+    with pytest.raises(FileNotFoundError, match=r"names 'random', 'seqgan' .*'seqgn' is neither"):
+        gym.make("lhyrl/SeqGen-v0", oracle="seqgn")
+    with pytest.raises(ValueError, match="vocab_size=50 disagrees"):
+        gym.make("lhyrl/SeqGen-v0", oracle="seqgan", vocab_size=50)
+
+
+def test_paper_oracle_samples_score_about_5_75_nats_per_token():
     n = 256
-    venv = make_vec(n, oracle=str(ORACLE_PATH))
+    venv = make_vec(n, oracle="seqgan")
     oracle = venv.unwrapped.oracle
     samples = oracle.sample(n, 20, start_token=0, generator=torch.Generator().manual_seed(0))
     venv.reset(seed=0)

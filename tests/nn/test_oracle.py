@@ -1,36 +1,60 @@
 from __future__ import annotations
 
-from pathlib import Path
+from importlib import resources
 
 import numpy as np
 import pytest
 import torch
 
 from lhyrl.metrics import nll_oracle
-from lhyrl.nn import RecurrentConfig, SequenceGenerator, load_oracle, random_oracle, save_oracle
-from lhyrl.nn.oracle import ORACLE_KEYS
+from lhyrl.nn import (
+    SHIPPED_ORACLES,
+    RecurrentConfig,
+    SequenceGenerator,
+    load_oracle,
+    random_oracle,
+    save_oracle,
+)
+from lhyrl.nn.oracle import ORACLE_KEYS, shipped_oracle_file
 
 torch.set_num_threads(1)
-
-ORACLE_PATH = Path(__file__).resolve().parents[2].parent / "shared/benchmarks/seqgan_oracle.npz"
-needs_paper_oracle = pytest.mark.skipif(
-    not ORACLE_PATH.exists(), reason=f"the paper's oracle file is not at {ORACLE_PATH}"
-)
 
 
 @pytest.fixture(scope="module")
 def paper_oracle() -> SequenceGenerator:
-    return load_oracle(ORACLE_PATH)
+    return load_oracle("seqgan")
 
 
-@needs_paper_oracle
+def test_paper_oracle_ships_with_the_package_and_loads_by_name(paper_oracle):
+    assert SHIPPED_ORACLES == ("seqgan",)
+    assert shipped_oracle_file("seqgan").is_file()
+    config = paper_oracle.config
+    assert (config.vocab_size, config.embedding_dim, config.hidden_dim) == (5000, 32, 32)
+    assert (config.cell, config.num_layers) == ("lstm", 1) and not paper_oracle.training
+
+
+def test_unknown_oracle_name_or_missing_file_gets_an_error_listing_the_shipped_names(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"'seqgn'.*shipped oracle \('seqgan'\)"):
+        load_oracle("seqgn")
+    with pytest.raises(FileNotFoundError, match=r"missing\.npz.*shipped oracle \('seqgan'\)"):
+        load_oracle(tmp_path / "missing.npz")
+    with pytest.raises(ValueError, match=r"called 'seqgn'; shipped oracles: 'seqgan'"):
+        shipped_oracle_file("seqgn")
+
+
+def test_a_file_named_like_a_shipped_oracle_loads_by_its_path(tmp_path, monkeypatch):
+    save_oracle(tmp_path / "seqgan", random_oracle(20, 4, 4, seed=0))
+    monkeypatch.chdir(tmp_path)
+    assert load_oracle("seqgan").config.vocab_size == 5000  # the name wins
+    assert load_oracle("./seqgan").config.vocab_size == 20
+
+
 def test_paper_oracle_samples_score_5_75_nats_per_token(paper_oracle):
     generator = torch.Generator().manual_seed(0)
     samples = paper_oracle.sample(4096, 20, start_token=0, generator=generator)
     assert nll_oracle(paper_oracle, samples) == pytest.approx(5.75, abs=0.05)
 
 
-@needs_paper_oracle
 def test_untrained_generator_scores_far_worse_than_the_oracle(paper_oracle):
     torch.manual_seed(0)
     untrained = SequenceGenerator(RecurrentConfig(vocab_size=5000))
@@ -42,9 +66,9 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-@needs_paper_oracle
 def test_paper_oracle_is_an_lstm_with_gates_in_order_i_f_g_o(paper_oracle):
-    w = dict(np.load(ORACLE_PATH, allow_pickle=False))
+    with resources.as_file(shipped_oracle_file("seqgan")) as path:
+        w = dict(np.load(path, allow_pickle=False))
     tokens = [17, 4999, 0, 123, 42]
     h = c = np.zeros(32)
     expected = []
