@@ -24,7 +24,8 @@ EVAL_EPISODES = 50
 
 def run_demo(*, runs_dir: str = "runs", seed: int = 0) -> dict[str, dict[str, float]]:
     """Run the whole path and print a table; returns the table's rows."""
-    demos_path = Path(runs_dir) / "demos" / f"driving-expert-{DEMO_EPISODES}-seed{seed}"
+    # A Minari dataset's folder name is its dataset id, versioned: "-v0".
+    demos_path = Path(runs_dir) / "demos" / f"driving-expert-{DEMO_EPISODES}-seed{seed}-v0"
     print(f"1/4 recording {DEMO_EPISODES} expert episodes on {ENV_ID} -> {demos_path}")
     start = time.perf_counter()
     demos = collect_demos(

@@ -1,9 +1,12 @@
 """Demonstrations in memory and on disk as Minari datasets (hdf5); ``.npz`` is in ``npz.py``.
 
-A Minari dataset is a directory::
+A Minari dataset is a directory whose name is its dataset id, ``<name>-v<version>``::
 
-    <path>/data/metadata.json     # spaces, counts, provenance (JSON)
-    <path>/data/main_data.hdf5    # one group per episode: observations, actions, rewards, ...
+    <name>-vN/data/metadata.json     # spaces, counts, provenance (JSON)
+    <name>-vN/data/main_data.hdf5    # one group per episode: observations, actions, rewards, ...
+
+so the folder holding it can serve as Minari's own datasets root (``MINARI_DATASETS_PATH``):
+``minari.load_dataset("<name>-vN")`` and ``minari list local`` find it there.
 
 An ``.npz`` file holds flat per-step arrays (see :func:`load_npz`). Nothing is ever unpickled.
 """
@@ -32,9 +35,15 @@ from minari.serialization import deserialize_space
 from lhyrl.data.types import Episode, Transitions
 
 _MINARI_LAYOUT = (
-    "a Minari dataset is a directory holding data/metadata.json and data/main_data.hdf5, "
-    "as written by lhyrl.data.save_demonstrations"
+    "a Minari dataset is a directory <name>-v<N> holding data/metadata.json and "
+    "data/main_data.hdf5, as written by lhyrl.data.save_demonstrations"
 )
+
+_DATASET_NAME = re.compile(r"[-\w]+")
+"""What Minari allows in a dataset's name (``minari.dataset.minari_dataset.DATASET_NAME_RE``)."""
+
+_VERSIONED = re.compile(r".+-v\d+")
+"""A dataset folder name that ends in its version, as Minari's ids must."""
 
 
 class DatasetError(ValueError):
@@ -190,10 +199,59 @@ class Demonstrations:
 # --------------------------------------------------------------------------------------------
 
 
-def _dataset_id_for(path: Path) -> str:
-    """A valid Minari dataset id derived from the directory name: ``name-vN``."""
-    name = re.sub(r"[^A-Za-z0-9_-]", "_", path.name).strip("-_") or "demonstrations"
-    return name if re.search(r"-v\d+$", name) else f"{name}-v0"
+def _dataset_dir(path: Path) -> Path:
+    """The directory :func:`save_demonstrations` writes for ``path``: ``<name>-v<N>``.
+
+    A Minari dataset's directory name is its dataset id, so that the folder above it works as
+    a Minari datasets root. A name ending in ``-v<N>`` is kept; any other gets ``-v0``.
+    """
+    if not _DATASET_NAME.fullmatch(path.name):
+        raise ValueError(
+            f"{path} cannot be a Minari dataset: its folder name {path.name!r} is the dataset "
+            "id, which may hold only letters, digits, '-' and '_', and ends in a version -v<N> "
+            "(-v0 is added when missing); e.g. runs/demos/driving (written to "
+            "runs/demos/driving-v0) or runs/demos/driving-v1"
+        )
+    return path if _VERSIONED.fullmatch(path.name) else path.with_name(f"{path.name}-v0")
+
+
+def _versions_of(path: Path) -> list[Path]:
+    """The existing directories ``<path>-v<N>``, lowest version first."""
+    if not path.parent.is_dir():
+        return []
+    pattern = re.compile(re.escape(path.name) + r"-v(\d+)")
+    found = [
+        (int(match.group(1)), entry)
+        for entry in path.parent.iterdir()
+        if (match := pattern.fullmatch(entry.name)) and entry.is_dir()
+    ]
+    return [entry for _, entry in sorted(found)]
+
+
+def _resolve_dataset_dir(path: Path) -> Path:
+    """The dataset directory a path names, as :func:`load_demonstrations` reads it.
+
+    A name without a version names its only versioned directory (``runs/demos/driving`` reads
+    ``runs/demos/driving-v0``), so the path given to :func:`save_demonstrations` loads too. A
+    directory of that very name (written before datasets were versioned) is read as it is,
+    unless versioned ones exist beside it too.
+    """
+    if path.name == "data" or _VERSIONED.fullmatch(path.name):
+        return path
+    versions = _versions_of(path)
+    if not versions:
+        return path
+    names = ", ".join(str(v) for v in versions)
+    if path.exists():
+        raise DatasetError(
+            f"{path} is ambiguous: both it and {names} exist; give the path of the one to read"
+        )
+    if len(versions) > 1:
+        raise DatasetError(
+            f"{path} does not exist and several versions of it do ({names}); give the path of "
+            "the one to read"
+        )
+    return versions[0]
 
 
 @contextlib.contextmanager
@@ -243,29 +301,49 @@ def save_demonstrations(
 ) -> Path:
     """Write demonstrations as a Minari dataset (hdf5) directory at ``path``.
 
+    The directory's name is the dataset's Minari id, so it holds only letters, digits, ``-``
+    and ``_`` and ends in a version ``-v<N>``: ``-v0`` is appended to a ``path`` without one,
+    and the directory actually written is returned. With ``MINARI_DATASETS_PATH`` pointing at
+    its parent, ``minari.load_dataset("<name>-v<N>")`` and ``minari list local`` find the
+    dataset; :func:`load_demonstrations` reads it from either path.
+
     The dataset is written into a temporary directory next to ``path`` and renamed into place
     once complete, so ``path`` never holds a half-written dataset. No env is built and no
     reference scores are computed; the env's spec is recorded when ``demos.env_id`` is
     registered with Gymnasium.
 
     Args:
-        path: The dataset directory to create; it must not end in ``.npz``.
+        path: The dataset directory to create, such as ``runs/demos/driving`` (written to
+            ``runs/demos/driving-v0``) or ``runs/demos/driving-v1``; it must not end in
+            ``.npz``.
         demos: The demonstrations to write.
         algorithm_name: Recorded in the dataset's metadata, e.g. ``"PPO expert"``.
         author: Recorded in the dataset's metadata.
-        overwrite: Replace an existing file or directory at ``path``.
+        overwrite: Replace an existing file or directory at the dataset directory, and remove
+            one at an unversioned ``path`` (such as a dataset written before lhyrl versioned
+            them), which would otherwise shadow the new one when loaded by that path.
 
     Returns:
-        ``path`` as a :class:`~pathlib.Path`.
+        The dataset directory written, ``path`` or ``path`` with ``-v0`` appended.
 
     Raises:
-        FileExistsError: If ``path`` exists and ``overwrite`` is false.
-        ValueError: If ``path`` ends in ``.npz`` (use :func:`save_npz`).
+        FileExistsError: If the dataset directory, or an unversioned ``path``, exists and
+            ``overwrite`` is false.
+        ValueError: If ``path`` ends in ``.npz`` (use :func:`save_npz`) or its name cannot be a
+            Minari dataset id.
     """
-    path = Path(path).absolute()  # Minari mangles relative dataset roots
-    if path.suffix == ".npz":
-        raise ValueError(f"{path} ends in .npz; use save_npz to write an .npz file")
+    given = Path(path).absolute()  # Minari mangles relative dataset roots
+    if given.suffix == ".npz":
+        raise ValueError(f"{given} ends in .npz; use save_npz to write an .npz file")
+    path = _dataset_dir(given)
+    shadowing = given if given != path and (given.exists() or given.is_symlink()) else None
     _check_path_free(path, overwrite=overwrite)
+    if shadowing is not None and not overwrite:
+        raise FileExistsError(
+            f"{given} already exists; the dataset would go to {path}, but loading {given} would "
+            f"still read the old one; pass overwrite=True to replace it, or name a version "
+            f"such as {given.name}-v1"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
 
     buffers = [
@@ -278,7 +356,7 @@ def save_demonstrations(
         )
         for ep in demos.episodes
     ]
-    dataset_id = _dataset_id_for(path)
+    dataset_id = path.name
     staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))
     try:
         with _minari_datasets_root(staging), warnings.catch_warnings():
@@ -306,9 +384,18 @@ def save_demonstrations(
         if extra:
             dataset.storage.update_metadata(extra)
         _replace_path(staging / dataset_id, path)
+        if shadowing is not None:
+            _remove_path(shadowing)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return path
+
+
+def _remove_path(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
 
 
 def _last_step_flags(n_steps: int, flag: bool) -> np.ndarray:
@@ -322,8 +409,9 @@ def load_demonstrations(path: str | os.PathLike[str]) -> Demonstrations:
 
     Args:
         path: A directory written by :func:`save_demonstrations` (or any Minari dataset with
-            array spaces: the dataset's own directory or its ``data/`` folder), or an ``.npz``
-            file (read by :func:`load_npz`).
+            array spaces: the dataset's own directory or its ``data/`` folder), the path given
+            to :func:`save_demonstrations` (``runs/demos/driving`` reads the only
+            ``runs/demos/driving-v<N>``), or an ``.npz`` file (read by :func:`load_npz`).
 
     Returns:
         The demonstrations, with the spaces stored in the dataset.
@@ -337,6 +425,7 @@ def load_demonstrations(path: str | os.PathLike[str]) -> Demonstrations:
         from lhyrl.data.npz import load_npz  # npz builds on this module
 
         return load_npz(path)
+    path = _resolve_dataset_dir(path)
     if not path.exists():
         raise DatasetError(f"{path} does not exist; {_MINARI_LAYOUT}")
     if not path.is_dir():

@@ -1,12 +1,14 @@
 """Plain ``.npz`` demonstration files: flat per-step arrays, as many users hold them.
 
 The layout is ``obs``, ``acts``, ``next_obs``, ``dones`` (and optionally ``episode_starts``,
-``rewards``, ``terminated``, ``truncated``); see :func:`load_npz`. Nothing is ever unpickled.
+``rewards`` or ``rews``, ``terminated``, ``truncated``, ``env_id``); see :func:`load_npz`.
+Nothing is ever unpickled.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,7 +30,8 @@ from lhyrl.files import atomic_write
 _NPZ_LAYOUT = (
     "an .npz file needs arrays obs (N, *obs_shape), acts (N, *act_shape), "
     "next_obs (N, *obs_shape) and dones (N,) bool, and may add episode_starts (N,) bool, "
-    "rewards (N,), terminated (N,) bool and truncated (N,) bool"
+    "rewards (N,) (or rews), terminated (N,) bool, truncated (N,) bool and env_id, a string "
+    "naming the Gymnasium env (whose spaces the arrays must then fit)"
 )
 
 
@@ -103,16 +106,25 @@ def load_npz(
     Required arrays, ``N`` steps in all: ``obs (N, *obs_shape)``, ``acts (N, *act_shape)``,
     ``next_obs (N, *obs_shape)``, ``dones (N,)`` (True at the last step of each episode).
     Optional: ``episode_starts (N,)`` (True at the first step of each episode; must agree with
-    ``dones``), ``rewards (N,)`` (zeros when absent), ``terminated``/``truncated (N,)`` (read at
-    each episode's last step; without them an episode ending in a done counts as terminated),
-    and ``observation_space``/``action_space``/``env_id`` as written by :func:`save_npz`.
+    ``dones``), ``rewards (N,)`` or, as imitation names it, ``rews (N,)`` (zeros when absent),
+    ``terminated``/``truncated (N,)`` (read at each episode's last step; without them an
+    episode ending in a done counts as terminated), ``env_id`` (a string such as
+    ``"CartPole-v1"``), and ``observation_space``/``action_space`` as written by
+    :func:`save_npz`.
 
     Episodes are split at ``dones``; steps after the last done form a final episode marked
     truncated. Within an episode, ``next_obs[t]`` must equal ``obs[t + 1]``.
 
-    Spaces come from the arguments, else from the file, else are inferred: integer 1-D
-    ``acts`` give ``Discrete(max + 1)``, anything else a float32 ``Box(-inf, inf)``; the
-    observation space is a float32 ``Box(-inf, inf)``. Arrays are cast to the spaces' dtypes.
+    Each space comes from the arguments, else from the file's serialized spaces, else from the
+    env ``env_id`` names (made with ``gym.make``; lhyrl's own ids are registered by then), else
+    is inferred: integer 1-D ``acts`` give ``Discrete(max + 1)``, anything else a float32
+    ``Box(-inf, inf)``; the observation space is a float32 ``Box(-inf, inf)``. An ``env_id``
+    that cannot be made is warned about and the spaces are inferred.
+
+    The arrays must fit the spaces: the same shape per step, and for integer spaces
+    (``Discrete``, ``MultiDiscrete``, ``MultiBinary``, integer ``Box``) whole numbers inside
+    the space. Arrays are then cast to the spaces' dtypes; float ``Box`` bounds are not
+    checked (recorded actions may lie outside them; envs such as Pendulum clip them).
 
     Args:
         path: The ``.npz`` file.
@@ -124,7 +136,8 @@ def load_npz(
 
     Raises:
         DatasetError: If the file is unreadable, a key is missing, or an array has the wrong
-            length, shape or dtype, non-finite values, or values outside the space.
+            length, shape or dtype, non-finite values, or values outside the space; the message
+            names the file, the array and the space it was checked against.
     """
     path = Path(path)
     arrays = _read_npz(path)
@@ -138,17 +151,18 @@ def load_npz(
     n = len(arrays["obs"]) if arrays["obs"].ndim else 0
     if n == 0:
         raise fail("'obs' holds no steps")
+    rewards_key = _rewards_key(arrays, fail)
     for key in (
         "acts",
         "next_obs",
         "dones",
         "episode_starts",
-        "rewards",
+        rewards_key,
         "terminated",
         "truncated",
     ):
         _check_length(arrays, key, n, fail)
-    for key in ("obs", "acts", "next_obs", "rewards"):
+    for key in ("obs", "acts", "next_obs", rewards_key):
         if key in arrays:
             _check_numeric(arrays[key], key, fail)
     if arrays["next_obs"].shape != arrays["obs"].shape:
@@ -161,24 +175,18 @@ def load_npz(
         for key in ("dones", "episode_starts", "terminated", "truncated")
         if key in arrays
     }
-    for key in ("dones", "rewards"):
+    for key in ("dones", rewards_key):
         if key in arrays and arrays[key].ndim != 1:
             raise fail(f"{key!r} has shape {arrays[key].shape}, expected ({n},)")
 
-    obs_space = observation_space
-    if obs_space is None:
-        obs_space = _stored_space(arrays, "observation_space", fail)
-    if obs_space is None:
-        obs_space = spaces.Box(-np.inf, np.inf, shape=arrays["obs"].shape[1:])
-    act_space = action_space
-    if act_space is None:
-        act_space = _stored_space(arrays, "action_space", fail)
-    if act_space is None:
-        act_space = _infer_action_space(arrays["acts"])
-    obs = _cast_to_space(arrays["obs"], obs_space, "obs", fail)
-    next_obs = _cast_to_space(arrays["next_obs"], obs_space, "next_obs", fail)
-    acts = _cast_to_space(arrays["acts"], act_space, "acts", fail)
-    rewards = arrays["rewards"].astype(np.float32) if "rewards" in arrays else np.zeros(n, "f4")
+    env_id = _stored_env_id(arrays, fail)
+    (obs_space, obs_origin), (act_space, act_origin) = _pick_spaces(
+        arrays, env_id, path, {"observation": observation_space, "action": action_space}, fail
+    )
+    obs = _cast_to_space(arrays["obs"], obs_space, "obs", obs_origin, fail)
+    next_obs = _cast_to_space(arrays["next_obs"], obs_space, "next_obs", obs_origin, fail)
+    acts = _cast_to_space(arrays["acts"], act_space, "acts", act_origin, fail)
+    rewards = arrays[rewards_key].astype(np.float32) if rewards_key in arrays else np.zeros(n, "f4")
 
     dones = flags["dones"]
     ends = [int(end) for end in np.flatnonzero(dones)]
@@ -217,7 +225,6 @@ def load_npz(
                 truncated=truncated,
             )
         )
-    env_id = str(arrays["env_id"]) if "env_id" in arrays and arrays["env_id"].ndim == 0 else None
     try:
         return Demonstrations(episodes, obs_space, act_space, env_id=env_id)
     except DatasetError as err:
@@ -286,6 +293,89 @@ def _as_flags(array: np.ndarray, key: str, fail: _Fail) -> np.ndarray:
     raise fail(f"{key!r} must hold booleans (or 0/1); got dtype {array.dtype}")
 
 
+def _rewards_key(arrays: dict[str, np.ndarray], fail: _Fail) -> str:
+    """The name the file gives its rewards: ``rewards`` or, as imitation has it, ``rews``."""
+    if "rewards" in arrays and "rews" in arrays:
+        raise fail("both 'rewards' and 'rews' are present; keep one of them")
+    return "rews" if "rews" in arrays else "rewards"
+
+
+def _stored_env_id(arrays: dict[str, np.ndarray], fail: _Fail) -> str | None:
+    if "env_id" not in arrays:
+        return None
+    value = arrays["env_id"]
+    if value.size != 1 or value.dtype.kind not in "US":
+        raise fail(
+            f"'env_id' must hold one string such as 'CartPole-v1'; got shape {value.shape}, "
+            f"dtype {value.dtype}"
+        )
+    item = value.reshape(()).item()
+    return item.decode("utf-8", errors="replace") if isinstance(item, bytes) else str(item)
+
+
+_Picked = tuple[gym.Space, str]
+"""A space and where it came from, for error messages."""
+
+
+def _pick_spaces(
+    arrays: dict[str, np.ndarray],
+    env_id: str | None,
+    path: Path,
+    given: dict[str, gym.Space | None],
+    fail: _Fail,
+) -> tuple[_Picked, _Picked]:
+    """The observation and action spaces: given, else stored, else env_id's, else inferred.
+
+    ``given`` maps ``"observation"`` and ``"action"`` to the spaces passed to :func:`load_npz`.
+    """
+    picked: dict[str, tuple[gym.Space | None, str]] = {}
+    for role, space in given.items():
+        if space is not None:
+            picked[role] = (space, f"the given {role} space")
+        else:
+            picked[role] = (
+                _stored_space(arrays, f"{role}_space", fail),
+                f"the file's {role} space",
+            )
+    if env_id is not None and any(space is None for space, _ in picked.values()):
+        env_spaces = _env_spaces(env_id, path)
+        if env_spaces is not None:
+            for role, space in zip(("observation", "action"), env_spaces, strict=True):
+                if picked[role][0] is None:
+                    picked[role] = (space, f"the {role} space of {env_id}, the file's env_id")
+    obs_space, obs_origin = picked["observation"]
+    if obs_space is None:
+        obs_space = spaces.Box(-np.inf, np.inf, shape=arrays["obs"].shape[1:])
+        obs_origin = "the inferred observation space"
+    act_space, act_origin = picked["action"]
+    if act_space is None:
+        act_space, act_origin = _infer_action_space(arrays["acts"]), "the inferred action space"
+    return (obs_space, obs_origin), (act_space, act_origin)
+
+
+def _env_spaces(env_id: str, path: Path) -> tuple[gym.Space, gym.Space] | None:
+    """The spaces of ``gym.make(env_id)``, or None (with a warning) if it cannot be made.
+
+    Importing this module imported :mod:`lhyrl`, so lhyrl's own ids are registered.
+    """
+    try:
+        env = gym.make(env_id)
+    except Exception as err:  # unregistered id, missing dependency, failing constructor, ...
+        warnings.warn(
+            f"{path}: cannot make the env {env_id!r} named by 'env_id' "
+            f"({type(err).__name__}: {err}); inferring unbounded spaces from the arrays, "
+            "which trainers will refuse as incompatible with the env; pass "
+            "observation_space and action_space to load_npz instead",
+            UserWarning,
+            stacklevel=3,
+        )
+        return None
+    try:
+        return env.observation_space, env.action_space
+    finally:
+        env.close()
+
+
 def _stored_space(arrays: dict[str, np.ndarray], key: str, fail: _Fail) -> gym.Space | None:
     if key not in arrays:
         return None
@@ -304,28 +394,48 @@ def _infer_action_space(acts: np.ndarray) -> gym.Space:
     return spaces.Box(-np.inf, np.inf, shape=acts.shape[1:], dtype=np.float32)
 
 
-def _cast_to_space(array: np.ndarray, space: gym.Space, key: str, fail: _Fail) -> np.ndarray:
-    shape = _array_shape(space, "observation" if "obs" in key else "action")
+def _cast_to_space(
+    array: np.ndarray, space: gym.Space, key: str, origin: str, fail: _Fail
+) -> np.ndarray:
+    """``array`` cast to ``space``'s dtype, once checked to fit ``space`` (from ``origin``)."""
+    try:
+        shape = _array_shape(space, "observation" if "obs" in key else "action")
+    except DatasetError as err:
+        raise fail(f"{origin}: {err}") from err
     if array.shape[1:] != shape:
         raise fail(
-            f"{key!r} has shape {array.shape[1:]} per step but the space {space} has shape {shape}"
+            f"{key!r} has shape {array.shape[1:]} per step (dtype {array.dtype}) but {space} "
+            f"({origin}) has shape {shape}"
         )
-    if isinstance(space, spaces.Discrete | spaces.MultiDiscrete | spaces.MultiBinary):
-        if not np.array_equal(array, np.round(array)):
-            raise fail(f"{key!r} must hold whole numbers for {space}")
-        cast = array.astype(space.dtype)
-        if isinstance(space, spaces.MultiBinary):
-            low, high = np.zeros(shape, np.int64), np.ones(shape, np.int64)
-        elif isinstance(space, spaces.Discrete):
-            low, high = np.asarray(space.start), np.asarray(space.start + space.n - 1)
-        else:
-            low, high = np.asarray(space.start), np.asarray(space.start + space.nvec - 1)
-        inside = ((cast >= low) & (cast <= high)).reshape(len(cast), -1).all(axis=1)
-        if not inside.all():
-            t = int(np.flatnonzero(~inside)[0])
-            raise fail(f"{key!r}[{t}] = {cast[t]} lies outside {space}")
-        return cast
-    return array.astype(space.dtype, copy=False)
+    bounds = _integer_bounds(space, shape)
+    if bounds is None:
+        return array.astype(space.dtype, copy=False)
+    if not np.array_equal(array, np.round(array)):
+        raise fail(
+            f"{key!r} holds numbers that are not whole (dtype {array.dtype}) but {space} "
+            f"({origin}) takes integers"
+        )
+    low, high = bounds
+    inside = ((array >= low) & (array <= high)).reshape(len(array), -1).all(axis=1)
+    if not inside.all():
+        t = int(np.flatnonzero(~inside)[0])
+        raise fail(f"{key!r}[{t}] = {array[t]} lies outside {space} ({origin})")
+    return array.astype(space.dtype)
+
+
+def _integer_bounds(
+    space: gym.Space, shape: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The lowest and highest values of an integer space; None for float spaces."""
+    if isinstance(space, spaces.MultiBinary):
+        return np.zeros(shape, np.int64), np.ones(shape, np.int64)
+    if isinstance(space, spaces.Discrete):
+        return np.asarray(space.start), np.asarray(space.start + space.n - 1)
+    if isinstance(space, spaces.MultiDiscrete):
+        return np.asarray(space.start), np.asarray(space.start + space.nvec - 1)
+    if isinstance(space, spaces.Box) and np.issubdtype(space.dtype, np.integer):
+        return space.low, space.high
+    return None
 
 
 def _end_flags(flags: dict[str, np.ndarray], end: int) -> tuple[bool, bool]:

@@ -8,9 +8,12 @@ import sys
 import time
 from pathlib import Path
 
+import minari
 import numpy as np
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from lhyrl.data import load_demonstrations
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "MPLBACKEND": "Agg"}
@@ -119,13 +122,32 @@ def test_corrupted_dataset_gets_a_clear_error(demos, tmp_path):
     broken = tmp_path / "broken"
     (broken / "data").mkdir(parents=True)
     for name in ("metadata.json", "main_data.hdf5"):
-        data = (demos / "data" / name).read_bytes()
+        data = (demos.with_name(f"{demos.name}-v0") / "data" / name).read_bytes()
         (broken / "data" / name).write_bytes(data[: len(data) // 2])
     out = lhyrl(
         "train", "--algo", "bc", "--demos", str(broken), "--runs-dir", str(tmp_path), check=False
     )
     assert out.returncode == 2
     assert str(broken) in out.stderr
+
+
+def test_demos_writes_a_dataset_minaris_own_tools_list_and_load(tmp_path, monkeypatch):
+    out = lhyrl(
+        "demos", "--env", "lhyrl/DrivingDiscrete-v0", "--episodes", "1",
+        "--out", str(tmp_path / "driving"),
+    )  # fmt: skip
+    assert out.returncode == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["driving-v0"]
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path))
+    assert list(minari.list_local_datasets()) == ["driving-v0"]
+    assert minari.load_dataset("driving-v0").total_episodes == 1
+    assert load_demonstrations(tmp_path / "driving").n_episodes == 1
+
+
+def test_demos_with_an_out_path_that_cannot_be_a_minari_id_gets_a_clear_error(tmp_path):
+    out = lhyrl("demos", "--episodes", "1", "--out", str(tmp_path / "driving.v2"), check=False)
+    assert out.returncode == 2
+    assert "cannot be a Minari dataset" in out.stderr
 
 
 def test_unknown_env_id_gets_a_clear_error(tmp_path):
@@ -171,7 +193,7 @@ def test_the_main_job_runs_from_any_folder_and_prints_the_table(tmp_path):
     for row in ("expert (scripted)", "random policy", "BC", "DAgger"):
         assert row in out.stdout
     assert len(list((tmp_path / "runs").glob("lhyrl-Driving-v0__*__0__*/eval.json"))) == 2
-    assert (tmp_path / "runs" / "demos" / "driving-expert-20-seed0" / "data").is_dir()
+    assert (tmp_path / "runs" / "demos" / "driving-expert-20-seed0-v0" / "data").is_dir()
 
 
 def test_train_gail_and_airl_write_a_full_run_dir(tmp_path):

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import warnings
 from pathlib import Path
 
 import gymnasium as gym
@@ -29,7 +32,7 @@ def test_minari_round_trip_preserves_arrays_flags_spaces_and_env_id(
     tmp_path, demos, episodes_equal
 ):
     path = save_demonstrations(tmp_path / "demos", demos, algorithm_name="test", author="me")
-    assert path == tmp_path / "demos"
+    assert path == tmp_path / "demos-v0"
     assert sorted(p.name for p in (path / "data").iterdir()) == ["main_data.hdf5", "metadata.json"]
 
     loaded = load_demonstrations(path)
@@ -87,7 +90,7 @@ def test_save_refuses_an_existing_path_unless_overwrite(tmp_path, cartpole_demos
         save_demonstrations(path, pendulum_demos)
     save_demonstrations(path, pendulum_demos, overwrite=True)
     assert load_demonstrations(path).env_id == "Pendulum-v1"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["demos"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demos-v0"]
 
 
 def test_save_refuses_an_npz_path(tmp_path, cartpole_demos):
@@ -124,7 +127,7 @@ def test_failed_overwrite_keeps_the_old_dataset(
     with pytest.raises(OSError):
         save_demonstrations(path, pendulum_demos, overwrite=True)
     assert load_demonstrations(path).env_id == "CartPole-v1"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["demos"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demos-v0"]
 
 
 def test_truncated_hdf5_raises_dataset_error_naming_the_file(tmp_path, cartpole_demos):
@@ -288,3 +291,75 @@ def test_round_trip_through_a_relative_path(tmp_path, cartpole_demos, monkeypatc
     loaded = load_demonstrations("runs/demos/cartpole")
     assert loaded.n_episodes == cartpole_demos.n_episodes
     assert not list((tmp_path / "runs" / "demos").glob(".*"))  # no temporary leftovers
+
+
+def test_saved_datasets_list_and_load_with_minaris_own_tools(
+    tmp_path, cartpole_demos, pendulum_demos, monkeypatch
+):
+    assert save_demonstrations(tmp_path / "cartpole", cartpole_demos) == tmp_path / "cartpole-v0"
+    save_demonstrations(tmp_path / "pendulum-v3", pendulum_demos)
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Minari warns about each misconfigured dataset
+        listed = minari.list_local_datasets()
+    assert sorted(listed) == ["cartpole-v0", "pendulum-v3"]
+    for dataset_id, demos in (("cartpole-v0", cartpole_demos), ("pendulum-v3", pendulum_demos)):
+        dataset = minari.load_dataset(dataset_id)
+        assert dataset.spec.dataset_id == dataset_id
+        assert dataset.total_episodes == demos.n_episodes
+        assert dataset.total_steps == demos.n_steps
+        assert spaces_equal(dataset.action_space, demos.action_space)
+
+    listing = subprocess.run(
+        [sys.executable, "-m", "minari.cli", "list", "local"],
+        capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"}, timeout=120,
+    )  # fmt: skip
+    assert listing.returncode == 0, listing.stderr
+    assert "cartpole-v0" in listing.stdout and "pendulum-v3" in listing.stdout
+
+
+def test_the_path_given_to_save_loads_too(tmp_path, cartpole_demos):
+    save_demonstrations(tmp_path / "demos", cartpole_demos)
+    assert load_demonstrations(tmp_path / "demos").n_steps == cartpole_demos.n_steps
+    assert load_demonstrations(tmp_path / "demos-v0").n_steps == cartpole_demos.n_steps
+    assert load_demonstrations(tmp_path / "demos-v0" / "data").n_steps == cartpole_demos.n_steps
+
+
+@pytest.mark.parametrize("name", ["driving.v2", "my demos", "demos?"])
+def test_save_refuses_a_name_that_cannot_be_a_minari_id(tmp_path, cartpole_demos, name):
+    with pytest.raises(ValueError, match="cannot be a Minari dataset: its folder name"):
+        save_demonstrations(tmp_path / name, cartpole_demos)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unversioned_path_with_several_versions_is_refused(
+    tmp_path, cartpole_demos, pendulum_demos
+):
+    save_demonstrations(tmp_path / "demos", cartpole_demos)
+    save_demonstrations(tmp_path / "demos-v1", pendulum_demos)
+    with pytest.raises(DatasetError, match="several versions of it do"):
+        load_demonstrations(tmp_path / "demos")
+    assert load_demonstrations(tmp_path / "demos-v1").env_id == "Pendulum-v1"
+
+
+def test_an_unversioned_dataset_from_before_is_read_and_replaced_only_with_overwrite(
+    tmp_path, cartpole_demos, pendulum_demos
+):
+    (save_demonstrations(tmp_path / "old-v0", cartpole_demos)).rename(tmp_path / "old")
+    assert load_demonstrations(tmp_path / "old").env_id == "CartPole-v1"
+
+    with pytest.raises(FileExistsError, match="would still read the old one"):
+        save_demonstrations(tmp_path / "old", pendulum_demos)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old"]
+
+    assert save_demonstrations(tmp_path / "old", pendulum_demos, overwrite=True).name == "old-v0"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old-v0"]
+    assert load_demonstrations(tmp_path / "old").env_id == "Pendulum-v1"
+
+
+def test_an_unversioned_dataset_beside_a_versioned_one_is_ambiguous(tmp_path, cartpole_demos):
+    save_demonstrations(tmp_path / "demos", cartpole_demos)
+    save_demonstrations(tmp_path / "other", cartpole_demos).rename(tmp_path / "demos")
+    with pytest.raises(DatasetError, match="is ambiguous"):
+        load_demonstrations(tmp_path / "demos")

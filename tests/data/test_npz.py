@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium import spaces
@@ -39,6 +40,39 @@ def write(tmp_path, arrays: dict[str, np.ndarray], name: str = "demos.npz"):
     path = tmp_path / name
     np.savez(path, **arrays)
     return path
+
+
+def recorded_arrays(
+    env_id: str, policy=None, *, n_episodes: int = 2, seed: int = 0, rewards_key: str = "rews"
+) -> dict[str, np.ndarray]:
+    """Flat arrays as a user records them with their own loop: no spaces, only ``env_id``.
+
+    ``policy`` maps one observation to one action; None samples the action space.
+    """
+    env = gym.make(env_id, max_episode_steps=40)
+    env.action_space.seed(seed)
+    obs_, acts, next_obs, rews, dones = [], [], [], [], []
+    obs, _ = env.reset(seed=seed)
+    for _ in range(n_episodes):
+        done = False
+        while not done:
+            act = env.action_space.sample() if policy is None else policy(obs[None])[0]
+            next_ob, reward, terminated, truncated, _ = env.step(act)
+            done = terminated or truncated
+            for record, value in zip(
+                (obs_, acts, next_obs, rews, dones), (obs, act, next_ob, reward, done), strict=True
+            ):
+                record.append(value)
+            obs = next_ob if not done else env.reset()[0]
+    env.close()
+    return {
+        "obs": np.asarray(obs_),
+        "acts": np.asarray(acts),
+        "next_obs": np.asarray(next_obs),
+        rewards_key: np.asarray(rews),
+        "dones": np.asarray(dones),
+        "env_id": np.array(env_id),
+    }
 
 
 @pytest.mark.parametrize("with_starts", [False, True])
@@ -241,3 +275,126 @@ def test_npz_with_an_invalid_stored_space_names_it(tmp_path):
     arrays["observation_space"] = np.array('{"type": "Box", "shape": "wide"}')
     with pytest.raises(DatasetError, match="'observation_space' is not a valid serialized space"):
         load_npz(write(tmp_path, arrays))
+
+
+@pytest.mark.parametrize("rewards_key", ["rews", "rewards"])
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1", "lhyrl/GridWorld-v0"])
+def test_npz_naming_an_env_id_gets_that_envs_spaces(
+    tmp_path, env_id, rewards_key, lean_policy, damping_policy
+):
+    policy = {"CartPole-v1": lean_policy, "Pendulum-v1": damping_policy}.get(env_id)
+    arrays = recorded_arrays(env_id, policy, rewards_key=rewards_key)
+    env = gym.make(env_id)
+
+    demos = load_demonstrations(write(tmp_path, arrays))
+
+    assert spaces_equal(demos.observation_space, env.observation_space)
+    assert spaces_equal(demos.action_space, env.action_space)
+    demos.check_compatible((env.observation_space, env.action_space))
+    demos.check_compatible(env)
+    assert demos.env_id == env_id and demos.n_episodes == 2
+    rewards = np.concatenate([ep.rewards for ep in demos.episodes])
+    np.testing.assert_array_equal(rewards, arrays[rewards_key].astype(np.float32))
+    assert demos.episodes[0].obs.dtype == env.observation_space.dtype
+    assert demos.episodes[0].acts.dtype == env.action_space.dtype
+
+
+def test_npz_spaces_given_or_stored_win_over_the_env_id(tmp_path, lean_policy):
+    arrays = recorded_arrays("CartPole-v1", lean_policy)
+    wide = spaces.Box(-np.inf, np.inf, shape=(4,))
+    demos = load_npz(write(tmp_path, arrays), observation_space=wide)
+    assert demos.observation_space is wide
+    assert spaces_equal(demos.action_space, spaces.Discrete(2))
+
+
+@pytest.mark.parametrize(
+    ("env_id", "key", "change", "message"),
+    [
+        (
+            "CartPole-v1",
+            "obs",
+            lambda a: np.concatenate([a, a[:, :1]], axis=1),
+            r"'obs' has shape \(5,\) per step \(dtype float32\) but Box\(.*\) \(the "
+            r"observation space of CartPole-v1, the file's env_id\) has shape \(4,\)",
+        ),
+        (
+            "Pendulum-v1",
+            "acts",
+            lambda a: a[:, 0],
+            r"'acts' has shape \(\) per step \(dtype float32\) but Box\(-2.0, 2.0, \(1,\), "
+            r"float32\) \(the action space of Pendulum-v1, the file's env_id\) has shape \(1,\)",
+        ),
+        (
+            "CartPole-v1",
+            "acts",
+            lambda a: a + 0.5,
+            r"'acts' holds numbers that are not whole \(dtype float64\) but Discrete\(2\) "
+            r"\(the action space of CartPole-v1",
+        ),
+        (
+            "CartPole-v1",
+            "acts",
+            lambda a: a + 1,
+            r"'acts'\[\d+\] = 2 lies outside Discrete\(2\) \(the action space of CartPole-v1",
+        ),
+    ],
+)
+def test_npz_not_fitting_its_env_id_gets_a_clear_error(
+    tmp_path, env_id, key, change, message, lean_policy, damping_policy
+):
+    policy = {"CartPole-v1": lean_policy, "Pendulum-v1": damping_policy}[env_id]
+    arrays = recorded_arrays(env_id, policy)
+    arrays[key] = change(arrays[key])
+    if key == "obs":
+        arrays["next_obs"] = change(arrays["next_obs"])
+    path = write(tmp_path, arrays)
+    with pytest.raises(DatasetError, match=message) as excinfo:
+        load_demonstrations(path)
+    assert str(path) in str(excinfo.value)
+
+
+def test_npz_with_an_env_id_that_cannot_be_made_warns_and_infers_spaces(tmp_path):
+    arrays = flat_arrays([3, 2])
+    arrays["env_id"] = np.array("nowhere/Unknown-v0")
+    with pytest.warns(UserWarning, match="cannot make the env 'nowhere/Unknown-v0'"):
+        demos = load_npz(write(tmp_path, arrays))
+    assert spaces_equal(demos.observation_space, spaces.Box(-np.inf, np.inf, shape=(3,)))
+    assert demos.env_id == "nowhere/Unknown-v0"
+
+
+def test_npz_with_a_bytes_env_id_reads_it(tmp_path, lean_policy):
+    arrays = recorded_arrays("CartPole-v1", lean_policy)
+    arrays["env_id"] = np.array([b"CartPole-v1"])
+    demos = load_npz(write(tmp_path, arrays))
+    assert demos.env_id == "CartPole-v1"
+    demos.check_compatible(gym.make("CartPole-v1"))
+
+
+def test_npz_with_an_env_id_that_is_not_one_string_is_refused(tmp_path):
+    arrays = flat_arrays([3])
+    arrays["env_id"] = np.array(["CartPole-v1", "Pendulum-v1"])
+    with pytest.raises(DatasetError, match="'env_id' must hold one string"):
+        load_npz(write(tmp_path, arrays))
+
+
+def test_npz_with_both_rewards_and_rews_is_refused(tmp_path):
+    arrays = flat_arrays([3])
+    arrays["rews"] = arrays["rewards"]
+    with pytest.raises(DatasetError, match="both 'rewards' and 'rews'"):
+        load_npz(write(tmp_path, arrays))
+
+
+def test_npz_with_wrong_length_rews_names_it(tmp_path):
+    arrays = flat_arrays([3, 2])
+    arrays["rews"] = arrays.pop("rewards")[:-1]
+    with pytest.raises(DatasetError, match="'rews' holds 4 steps but 'obs' holds 5"):
+        load_npz(write(tmp_path, arrays))
+
+
+def test_npz_integer_box_refuses_values_that_would_wrap(tmp_path):
+    arrays = flat_arrays([3])
+    arrays["obs"][1] = 300.0
+    arrays["next_obs"][0] = 300.0
+    image_like = spaces.Box(0, 255, shape=(3,), dtype=np.uint8)
+    with pytest.raises(DatasetError, match=r"'obs'\[1\] = \[300. 300. 300.\] lies outside Box"):
+        load_npz(write(tmp_path, arrays), observation_space=image_like)
