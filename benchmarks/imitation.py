@@ -6,7 +6,7 @@
 
 Every agent learns from the same expert episodes of the env's shipped expert (recorded once,
 seed 0; the driving task's with DART noise 0.3, as the README explains) and is trained through
-``lhyrl.cli.train_run``, so each run is an ordinary run directory under ``--runs-dir`` with its
+``lhyrl.runs.train_run``, so each run is an ordinary run directory under ``--runs-dir`` with its
 TensorBoard curves. The score is the expert-normalized return on 50 evaluation episodes (seeds
 10000+): 0 is a uniformly random policy, 1 the expert. Results accumulate in
 ``results/imitation.json`` (one entry per env, agent and seed; a rerun replaces its entries) and
@@ -29,56 +29,22 @@ import torch
 import yaml
 from common import RESULTS, write_table
 
-from lhyrl.cli import collect_demos, train_run
 from lhyrl.config import make_config
 from lhyrl.files import atomic_write_text
+from lhyrl.runs import collect_demos, train_run
 
 ALGOS = ("bc", "dagger", "gail", "airl")
-# Per task: demonstrations, generator budget, and ``settings`` per agent, chosen on these runs
-# (3 seeds each) and applied before ``--set``:
-# - BC epochs (the default is 40). Hopper: 40 underfit 10 episodes (BC 0.77; 100: 0.84, 200:
-#   0.928 with seeds 0.83/0.94/1.02, 300: 0.935); HalfCheetah: 100 (0.92 -> 0.97), while its
-#   DAgger lost from 200 (1.01 -> 0.89) and keeps 40.
-# - AIRL on Hopper reads the action too (``state_only: False``): with a state-only ``g`` one
-#   seed of three fell to 0.32 (mean 0.68); with ``g(s, a)`` 0.94/0.85/0.95. Elsewhere AIRL's
-#   ``g`` reads the state only, the AIRL paper's choice for a reward that transfers.
+# Per task: demonstrations and the generator budget of a full run. Every agent's settings are
+# the shipped presets (lhyrl/presets/<algo>/<env>.yaml, chosen on these runs and explained
+# there); ``--set`` overrides GAIL/AIRL keys.
 ENVS: dict[str, dict[str, Any]] = {
-    "lhyrl/Driving-v0": {"demo_episodes": 20, "disturbance": 0.3, "timesteps": 200_000},
-    "lhyrl/MujocoCar-v0": {"demo_episodes": 10, "disturbance": 0.0, "timesteps": 200_000},
-    "Hopper-v5": {
-        "demo_episodes": 10,
-        "disturbance": 0.0,
-        "timesteps": 300_000,
-        "settings": {
-            "bc": {"epochs": 300},
-            "dagger": {"epochs": 200},
-            "airl": {"state_only": False},
-        },
-    },
-    "HalfCheetah-v5": {
-        "demo_episodes": 10,
-        "disturbance": 0.0,
-        "timesteps": 300_000,
-        "settings": {"bc": {"epochs": 100}},
-    },
+    "lhyrl/Driving-v0": {"demo_episodes": 20, "disturbance": 0.3},
+    "lhyrl/MujocoCar-v0": {"demo_episodes": 10, "disturbance": 0.0},
+    "Hopper-v5": {"demo_episodes": 10, "disturbance": 0.0},
+    "HalfCheetah-v5": {"demo_episodes": 10, "disturbance": 0.0},
 }
-ADVERSARIAL: dict[str, Any] = {
-    "warm_start": True,
-    "gen_warmup_rounds": 10,
-    "normalize_reward": True,
-    "disc_normalize_input": True,
-    "gen_learning_rate": 1e-4,
-    "gen_batch_size": 256,
-}
-"""GAIL/AIRL settings on every env: BC warm start, 10 value-only rounds, normalized reward and
-discriminator inputs, and gentle PPO updates (learning rate 1e-4, minibatches of 256: at 3e-4
-and 64 PPO's approximate KL per update was 0.1-0.2 and Hopper runs fell apart late);
-``--set`` overrides any of them."""
-AIRL_SETTINGS: dict[str, Any] = {"airl_generator_reward": "softplus"}
-"""AIRL's own reward, ``f - log pi``, is negative almost everywhere once the discriminator
-leads, and then pays the generator for ending the episode at once (Hopper fell within 50
-steps, with and without absorbing fixed-horizon episodes); the positive ``-log(1 - D)`` does
-not. The discriminator, and so the recovered reward, is AIRL's."""
+DAGGER_DEMO_EPISODES = 4
+"""DAgger starts from the first 4 expert episodes and labels its own."""
 PUBLISHED = {"bc": 0.93, "dagger": 0.995, "gail": 0.94, "airl": 0.79}
 """imitation's benchmark (seals MuJoCo tasks, 10 seeds, expert-normalized)."""
 
@@ -90,7 +56,6 @@ def results_name(quick: bool) -> str:
 
 def run_one(env_id: str, algo: str, seed: int, demos: Path, args: argparse.Namespace) -> dict:
     """Train one agent through the CLI's run path; returns what eval.json says."""
-    settings = ENVS[env_id]
     values: dict[str, Any] = {
         "env": env_id,
         "algo": algo,
@@ -98,25 +63,19 @@ def run_one(env_id: str, algo: str, seed: int, demos: Path, args: argparse.Names
         "demos": str(demos),
         "runs_dir": args.runs_dir,
         "eval_episodes": args.eval_episodes,
-        "checkpoint_every": 10,
     }
     if algo == "dagger":
-        values.update(demo_episodes=4, rounds=4, episodes_per_round=2, beta=0.5)
+        values["demo_episodes"] = DAGGER_DEMO_EPISODES
     if algo in ("gail", "airl"):
-        values.update(
-            ADVERSARIAL,
-            total_timesteps=args.timesteps or settings["timesteps"],
-            state_only=algo == "airl",
-        )
-        if algo == "airl":
-            values.update(AIRL_SETTINGS)
-    values.update(settings.get("settings", {}).get(algo, {}))
-    if algo in ("gail", "airl"):
+        if args.timesteps:
+            values["total_timesteps"] = args.timesteps
         values.update(args.set)
     if args.quick:
-        values.update(epochs=2, rounds=1, total_timesteps=4096, eval_episodes=4)
+        values.update(epochs=2, eval_episodes=4)
         if algo == "dagger":
-            values.update(demo_episodes=1)
+            values.update(demo_episodes=1, rounds=1)
+        if algo in ("gail", "airl"):
+            values.update(total_timesteps=4096)
     run_dir = train_run(make_config(values))
     return {"run_dir": str(run_dir), **json.loads((run_dir / "eval.json").read_text())}
 

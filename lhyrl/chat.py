@@ -15,12 +15,10 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-import torch
-
-from lhyrl.data.text import tokenize
-from lhyrl.nn.chat_model import ChatModel, Decoding
+if TYPE_CHECKING:  # torch loads on use, so that `lhyrl --help` answers at once
+    from lhyrl.nn.chat_model import ChatModel, Decoding
 
 __all__ = ["MODEL_FILE", "add_chat_arguments", "chat", "load_chat_model", "main", "run_chat"]
 
@@ -55,9 +53,13 @@ def load_chat_model(path: str | os.PathLike[str]) -> ChatModel:
                 f"{path} holds no {MODEL_FILE}; pass a run directory written by "
                 "scripts/train_dialogue.py (after training finished) or a chat-model file"
             )
+        from lhyrl.nn.chat_model import ChatModel
+
         return ChatModel.load(file)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist; pass a run directory or a chat-model file")
+    from lhyrl.nn.chat_model import ChatModel
+
     return ChatModel.load(path)
 
 
@@ -109,6 +111,10 @@ def chat(
     keep = model.context_turns if history_turns is None else history_turns
     if keep < 1:
         raise ValueError(f"history_turns must be at least 1, got {keep}")
+    import torch
+
+    from lhyrl.data.text import tokenize
+
     generator = torch.Generator().manual_seed(seed)
     history: list[str] = []
     replies = 0
@@ -190,6 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="chat", description="Talk to a trained chat model.")
     add_chat_arguments(parser)
     args = parser.parse_args(argv)
+    import torch
+
     torch.set_num_threads(1)
     try:
         return run_chat(args)

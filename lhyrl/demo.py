@@ -11,8 +11,8 @@ import json
 import time
 from pathlib import Path
 
-from lhyrl.cli import collect_demos, reference_returns, train_run
 from lhyrl.config import make_config
+from lhyrl.runs import collect_demos, reference_returns, train_run
 
 ENV_ID = "lhyrl/Driving-v0"
 DEMO_EPISODES = 20  # BC's demonstrations

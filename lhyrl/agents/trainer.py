@@ -46,6 +46,7 @@ __all__ = [
     "StopLearning",
     "Trainer",
     "null_logger",
+    "read_checkpoint",
     "read_trainer_file",
     "resolve_device",
 ]
@@ -171,6 +172,21 @@ def check_format_version(
             f"{path} has format version {found}; this lhyrl reads format version {version}"
             + (" (the file is newer: upgrade lhyrl)" if newer else "")
         )
+
+
+def read_checkpoint(directory: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read ``directory/checkpoint.pt`` and check its layout and format version.
+
+    Raises:
+        FileNotFoundError: If ``directory`` holds no checkpoint.
+        ValueError: If the checkpoint is unreadable or of another format version.
+    """
+    path = Path(directory) / CHECKPOINT_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint to resume: {path} does not exist")
+    data = read_trainer_file(path, _CHECKPOINT_KEYS, what="checkpoint")
+    check_format_version(data, CHECKPOINT_FORMAT_VERSION, path)
+    return data
 
 
 class Trainer(abc.ABC):
@@ -355,10 +371,7 @@ class Trainer(abc.ABC):
         """
         directory = Path(directory)
         path = directory / CHECKPOINT_FILE
-        if not path.is_file():
-            raise FileNotFoundError(f"no checkpoint to resume: {path} does not exist")
-        data = read_trainer_file(path, _CHECKPOINT_KEYS, what="checkpoint")
-        check_format_version(data, CHECKPOINT_FORMAT_VERSION, path)
+        data = read_checkpoint(directory)
         ours = type(self).__name__
         if data["trainer_class"] != ours:
             raise ValueError(

@@ -92,11 +92,12 @@ def test_yaml_config_with_command_line_overrides(demos, tmp_path):
 @pytest.mark.parametrize(
     ("yaml_text", "message"),
     [
-        ("epoch: 3\n", "unknown config key(s) ['epoch']; valid keys are"),
+        ("epoch: 3\n", "unknown config key(s) ['epoch']; valid keys for bc are"),
         ("epochs: three\n", "config key 'epochs' must be int"),
         ("algo: sqil\n", "algo must be one of"),
         ("algo: gail\ntotal_timesteps: 0\n", "total_timesteps must be at least 1"),
-        ("disc_loss: hinge\n", "disc_loss must be one of"),
+        ("algo: gail\ndisc_loss: hinge\n", "disc_loss must be one of"),
+        ("disc_loss: bce\n", "bc on a control env does not read the key(s) disc_loss"),
         ("- 1\n- 2\n", "must hold a mapping"),
     ],
 )

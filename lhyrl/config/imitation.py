@@ -1,0 +1,155 @@
+"""Config sections of the imitation algorithms: demonstrations, BC, DAgger, GAIL/AIRL, MaxEnt IRL.
+
+Each section is a dataclass whose fields are config keys (flat in YAML files and on the command
+line); the string under a field is its documentation and its ``--help`` text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lhyrl.config.base import ConfigError, check_at_least
+
+DISC_LOSSES = ("bce", "lsgan", "wgan")
+
+
+@dataclass
+class DemonstrationsConfig:
+    """The expert demonstrations an imitation algorithm learns from."""
+
+    demos: str | None = None
+    """Demonstrations: a Minari dataset directory or an .npz file."""
+    demo_episodes: int | None = None
+    """Use only the first this many episodes of the demonstrations."""
+
+
+@dataclass
+class BCConfig:
+    """Behavior cloning (and the policy every imitation algorithm shares)."""
+
+    net_arch: list[int] = field(default_factory=lambda: [256, 256])
+    """Hidden layer sizes of the policy (and value) network."""
+    learning_rate: float = 1e-3
+    """Adam learning rate."""
+    batch_size: int = 256
+    """BC minibatch size."""
+    ent_weight: float = 1e-3
+    """Weight of BC's entropy bonus."""
+    l2_weight: float = 0.0
+    """Weight of BC's L2 penalty on the policy parameters."""
+    epochs: int = 40
+    """BC epochs (DAgger: after each round; GAIL/AIRL: of the warm start)."""
+
+    def __post_init__(self) -> None:
+        check_at_least(self, ("epochs", "batch_size"), 1)
+        if self.learning_rate <= 0:
+            raise ConfigError(f"learning_rate must be positive, got {self.learning_rate}")
+
+
+@dataclass
+class DAggerConfig:
+    """DAgger's rounds."""
+
+    rounds: int = 4
+    """DAgger rounds."""
+    episodes_per_round: int = 2
+    """Episodes the DAgger learner drives (and the expert labels) per round."""
+    beta: float = 0.5
+    """Probability that DAgger executes the expert's action (not the learner's) at a step."""
+    beta_rampdown_rounds: int = 0
+    """If > 0, beta falls linearly from 1 in round 0 to 0 at this round instead."""
+
+    def __post_init__(self) -> None:
+        check_at_least(self, ("rounds", "episodes_per_round"), 1)
+        if not 0.0 <= self.beta <= 1.0:
+            raise ConfigError(f"beta must be in [0, 1], got {self.beta}")
+
+
+@dataclass
+class AdversarialConfig:
+    """GAIL and AIRL: the PPO generator and the discriminator."""
+
+    total_timesteps: int = 200_000
+    """GAIL/AIRL: env steps of generator RL in all."""
+    n_envs: int = 8
+    """GAIL/AIRL: parallel envs of the generator."""
+    gen_n_steps: int = 256
+    """GAIL/AIRL: PPO steps per env per round (a round is gen_n_steps * n_envs env steps)."""
+    gen_batch_size: int = 64
+    """GAIL/AIRL: PPO minibatch size."""
+    gen_learning_rate: float = 3e-4
+    """GAIL/AIRL: PPO learning rate."""
+    gen_ent_coef: float = 0.0
+    """GAIL/AIRL: PPO entropy bonus."""
+    gen_gamma: float = 0.99
+    """GAIL/AIRL: PPO discount (and AIRL's shaping discount)."""
+    disc_loss: str = "bce"
+    """GAIL/AIRL: discriminator loss, bce, lsgan or wgan."""
+    disc_lr: float = 3e-4
+    """GAIL/AIRL: discriminator learning rate."""
+    disc_updates_per_round: int = 4
+    """GAIL/AIRL: discriminator steps per round."""
+    disc_batch_size: int = 256
+    """GAIL/AIRL: expert (and as many generated) transitions per discriminator step."""
+    grad_penalty: float = 0.0
+    """GAIL/AIRL: gradient penalty weight (10 with disc_loss wgan is WGAN-GP)."""
+    label_smoothing: float = 0.0
+    """GAIL/AIRL: expert label 1 - label_smoothing (bce only)."""
+    input_noise: float = 0.0
+    """GAIL/AIRL: std of discriminator input noise, decaying linearly to 0."""
+    spectral_norm: bool = False
+    """GAIL/AIRL: spectral normalisation in the discriminator."""
+    state_only: bool = False
+    """AIRL: the recovered reward g reads the state only."""
+    warm_start: bool = False
+    """GAIL/AIRL: start the generator from BC trained on the demonstrations (epochs)."""
+    gen_warmup_rounds: int = 0
+    """GAIL/AIRL: first rounds in which only the generator's value function learns."""
+    normalize_reward: bool = False
+    """GAIL/AIRL: scale the learned reward by the running std of the generator's return."""
+    disc_normalize_input: bool = False
+    """GAIL/AIRL: standardize the discriminator's inputs by running statistics."""
+    airl_generator_reward: str = "logit"
+    """AIRL: generator reward, logit (log D - log(1 - D)) or softplus (-log(1 - D))."""
+    absorb_horizon: int = 0
+    """GAIL/AIRL: fixed-horizon generator episodes, absorbing after termination (0: off)."""
+
+    def __post_init__(self) -> None:
+        if self.disc_loss not in DISC_LOSSES:
+            raise ConfigError(f"disc_loss must be one of {DISC_LOSSES}, got {self.disc_loss!r}")
+        check_at_least(self, ("total_timesteps", "n_envs", "gen_n_steps", "gen_batch_size"), 1)
+        if self.airl_generator_reward not in ("logit", "softplus"):
+            raise ConfigError(
+                "airl_generator_reward must be 'logit' or 'softplus', got "
+                f"{self.airl_generator_reward!r}"
+            )
+        check_at_least(self, ("gen_warmup_rounds", "absorb_horizon"), 0)
+
+
+@dataclass
+class MaxEntIRLConfig:
+    """MaxEnt IRL on a tabular env (one exposing its transition and feature matrices)."""
+
+    iterations: int = 200
+    """MaxEnt IRL: gradient steps of the reward."""
+    maxent_reward: str = "linear"
+    """MaxEnt IRL: reward over state features, linear or deep (an MLP)."""
+    maxent_learning_rate: float | None = None
+    """MaxEnt IRL: Adam learning rate (default 0.1 for linear, 0.01 for deep)."""
+
+    def __post_init__(self) -> None:
+        check_at_least(self, ("iterations",), 0)
+        if self.maxent_reward not in ("linear", "deep"):
+            raise ConfigError(
+                f"maxent_reward must be 'linear' or 'deep', got {self.maxent_reward!r}"
+            )
+
+
+SECTIONS: dict[str, type] = {
+    "demonstrations": DemonstrationsConfig,
+    "bc": BCConfig,
+    "dagger": DAggerConfig,
+    "adversarial": AdversarialConfig,
+    "maxent_irl": MaxEntIRLConfig,
+}
+"""The imitation sections, by name (the attribute of :class:`~lhyrl.config.RunConfig`)."""

@@ -1,0 +1,156 @@
+"""The run layer: run directory, config, training, periodic and final evaluation, ``eval.json``.
+
+``lhyrl train`` and ``lhyrl eval``, ``scripts/``, the main job (:mod:`lhyrl.demo`) and the
+benchmarks all call :func:`train_run` and :func:`evaluate_run`, so the wiring of trainers to
+envs is written once, per family (:mod:`lhyrl.runs.imitation`, :mod:`lhyrl.runs.sequence`,
+:mod:`lhyrl.runs.dialogue`). Every run directory ``runs/<env>__<algo>__<seed>__<time>/``
+holds the same files: ``config.yaml``, TensorBoard events, ``progress.csv``,
+``checkpoints/checkpoint.pt``, the final ``model.pt`` and ``eval.json``.
+
+A run is checked before its folder is made: an unknown env, unreadable data or a bad config
+leave nothing behind. A resume checks the run and its checkpoint before it touches anything,
+then appends to ``progress.csv`` and logs on from where the interrupted run stopped.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import time
+from pathlib import Path
+from types import ModuleType
+
+import yaml
+
+from lhyrl.agents.trainer import CHECKPOINT_FILE, read_checkpoint
+from lhyrl.config import RunConfig, preset_file, write_yaml
+from lhyrl.runs.common import (
+    CHECKPOINTS,
+    CONFIG_FILE,
+    EVAL_FILE,
+    MODEL_FILE,
+    Evaluation,
+    log_text,
+    new_run_dir,
+    open_run,
+    periodic_evaluation,
+    record_evaluation,
+    run_logger,
+    write_json,
+)
+from lhyrl.runs.imitation import collect_demos, reference_returns
+
+__all__ = [
+    "CONFIG_FILE",
+    "EVAL_FILE",
+    "MODEL_FILE",
+    "collect_demos",
+    "evaluate_run",
+    "open_run",
+    "preset_text",
+    "reference_returns",
+    "train_run",
+]
+
+
+def preset_text(config: RunConfig) -> str:
+    """The text of the shipped preset a config started from, each line commented out."""
+    preset = preset_file(config.algo, config.env)
+    if preset is None:
+        return ""
+    return "".join(f"#   {line}\n" for line in preset.read_text(encoding="utf-8").splitlines())
+
+
+def family_module(config: RunConfig) -> ModuleType:
+    """The run-layer module of the config's family (imported on first use)."""
+    return importlib.import_module(f"lhyrl.runs.{config.spec.family}")
+
+
+def train_run(
+    config: RunConfig | None = None, *, resume: str | os.PathLike[str] | None = None
+) -> Path:
+    """Train as ``config`` says, or finish the interrupted run in the folder ``resume``.
+
+    Everything is checked before anything is written: a new run's env and data, a resumed
+    run's folder and checkpoint. A failed check leaves no folder (new run) or an unchanged
+    one (resume).
+
+    Returns:
+        The run directory.
+    """
+    if resume is not None:
+        run_dir, config = open_run(resume)
+    elif config is None:
+        raise ValueError("give a config or a run directory to resume")
+    family = family_module(config)
+    prepared = family.prepare(config)
+    checkpoints = (Path(resume) if resume is not None else Path()) / CHECKPOINTS
+    resuming = resume is not None and (checkpoints / CHECKPOINT_FILE).is_file()
+    if resuming:
+        read_checkpoint(checkpoints)  # refuses a truncated or foreign file before any write
+    if resume is None:
+        run_dir = new_run_dir(config)
+        write_yaml(run_dir / CONFIG_FILE, config.to_dict())
+        checkpoints = run_dir / CHECKPOINTS
+    logger = run_logger(run_dir)
+    if resume is None:
+        text = yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True)
+        log_text(logger, "config", f"```yaml\n{text}```")
+    built = prepared.build(logger, run_dir)
+    try:
+        trainer = built.trainer
+        if resuming:
+            trainer.resume(checkpoints)
+        callback = None
+        if config.eval_every > 0:
+            callback = periodic_evaluation(
+                config.eval_every, built.evaluate, logger, start=trainer.learn_progress
+            )
+        start = time.perf_counter()
+        trainer.learn(
+            config.total,
+            callback,
+            checkpoint_dir=checkpoints,
+            checkpoint_every=config.checkpoint_every,
+        )
+        train_seconds = time.perf_counter() - start
+        built.save(run_dir / MODEL_FILE)
+        evaluation = built.evaluate()
+        step = trainer.learn_progress
+        record_evaluation(logger, evaluation, step)
+        write_json(
+            run_dir / EVAL_FILE,
+            {
+                "env": config.env,
+                "algo": config.algo,
+                "seed": config.seed,
+                **evaluation.report,
+                **built.summary(),
+                "learn_unit": trainer.learn_unit,
+                "learn_progress": step,
+                "train_seconds": train_seconds,
+            },
+        )
+    finally:
+        built.close()
+        logger.close()
+    return run_dir
+
+
+def evaluate_run(
+    run_dir: str | os.PathLike[str], *, episodes: int | None = None, seed: int | None = None
+) -> Evaluation:
+    """Score a finished run's ``model.pt`` (``episodes`` and ``seed`` default to the run's).
+
+    Raises:
+        FileNotFoundError: If ``run_dir`` is no run, or its run has not finished.
+    """
+    path, config = open_run(run_dir)
+    if not (path / MODEL_FILE).is_file():
+        raise FileNotFoundError(f"the run at {path} has no {MODEL_FILE}: it has not finished")
+    return family_module(config).evaluate_saved(
+        path,
+        config,
+        episodes=config.eval_episodes if episodes is None else episodes,
+        seed=config.eval_seed if seed is None else seed,
+    )

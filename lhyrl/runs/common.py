@@ -1,0 +1,160 @@
+"""What every run family shares: the run directory, its logger, and what a family hands over.
+
+A family module (:mod:`lhyrl.runs.imitation`, :mod:`lhyrl.runs.sequence`,
+:mod:`lhyrl.runs.dialogue`) has two functions:
+
+* ``prepare(config) -> Prepared``: check everything the run needs (env, data, init models)
+  without writing anything, so a bad input leaves no run folder;
+* ``evaluate_saved(run_dir, config, episodes, seed) -> Evaluation``: score a finished run's
+  ``model.pt`` (``lhyrl eval``).
+
+``Prepared.build(logger, run_dir)`` makes the trainer and returns a :class:`Built`: the
+trainer, how to save ``model.pt``, and how to evaluate it (for ``--eval-every`` curves and the
+final ``eval.json``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple, Protocol
+
+from stable_baselines3.common.logger import CSVOutputFormat, Logger, TensorBoardOutputFormat
+
+from lhyrl.agents.trainer import Trainer
+from lhyrl.config import RunConfig, make_config, read_yaml
+from lhyrl.files import atomic_write_text
+
+CONFIG_FILE = "config.yaml"
+MODEL_FILE = "model.pt"
+EVAL_FILE = "eval.json"
+PROGRESS_FILE = "progress.csv"
+CHECKPOINTS = "checkpoints"
+TEXT_ONLY = ("stdout", "log", "json", "csv")
+"""SB3 output formats that cannot show a text summary."""
+
+
+class Evaluation(NamedTuple):
+    """One evaluation: scalars logged as ``eval/<key>``, and the entries of ``eval.json``."""
+
+    scalars: dict[str, float]
+    report: dict[str, Any]
+
+
+@dataclass
+class Built:
+    """A family's trainer for a run, and what the run layer does with it."""
+
+    trainer: Trainer
+    save: Callable[[Path], None]
+    """Writes the trained model to the given ``model.pt``."""
+    evaluate: Callable[[], Evaluation]
+    """Scores the current model (periodic and final evaluation)."""
+    summary: Callable[[], dict[str, Any]] = field(default=dict)
+    """Extra ``eval.json`` entries after training (counts, samples)."""
+    close: Callable[[], None] = field(default=lambda: None)
+    """Releases envs and other resources."""
+
+
+class Prepared(Protocol):
+    """A family's checked inputs for one run, ready to build its trainer."""
+
+    def build(self, logger: Logger, run_dir: Path) -> Built:
+        """Build the trainer, logging to ``logger``; may write files into ``run_dir``."""
+        ...
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write ``data`` as JSON atomically (temp file, then rename)."""
+    atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def new_run_dir(config: RunConfig) -> Path:
+    """``<runs_dir>/<env>__<algo>__<seed>__<time>``, made unique if that exists already."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    env = config.env.replace("/", "-").replace(":", "-")
+    name = f"{env}__{config.algo}__{config.seed}__{stamp}"
+    run_dir = Path(config.runs_dir) / name
+    suffix = 1
+    while run_dir.exists():
+        suffix += 1
+        run_dir = Path(config.runs_dir) / f"{name}-{suffix}"
+    run_dir.mkdir(parents=True)
+    return run_dir
+
+
+def open_run(run_dir: str | os.PathLike[str]) -> tuple[Path, RunConfig]:
+    """A finished or interrupted run's directory and config.
+
+    Raises:
+        FileNotFoundError: If ``run_dir`` is not a run directory.
+    """
+    path = Path(run_dir)
+    if not (path / CONFIG_FILE).is_file():
+        what = "no such folder" if not path.exists() else f"it has no {CONFIG_FILE}"
+        raise FileNotFoundError(f"no run at {path} ({what})")
+    return path, make_config(read_yaml(path / CONFIG_FILE), use_preset=False)
+
+
+class ResumableCSVOutputFormat(CSVOutputFormat):
+    """SB3's CSV output that continues an existing ``progress.csv`` instead of truncating it."""
+
+    def __init__(self, filename: str) -> None:
+        path = Path(filename)
+        if path.is_file() and path.stat().st_size > 0:
+            self.file = open(path, "r+")  # noqa: SIM115 (closed by close())
+            header = self.file.readline().rstrip("\n")
+            self.keys = header.split(",") if header else []
+            self.file.seek(0, os.SEEK_END)
+        else:
+            self.file = open(path, "w+")  # noqa: SIM115
+            self.keys = []
+        self.separator = ","
+        self.quotechar = '"'
+
+
+def run_logger(run_dir: Path) -> Logger:
+    """The run's SB3 logger: TensorBoard events and ``progress.csv`` (appended to on resume)."""
+    formats = [
+        TensorBoardOutputFormat(str(run_dir)),
+        ResumableCSVOutputFormat(str(run_dir / PROGRESS_FILE)),
+    ]
+    return Logger(folder=str(run_dir), output_formats=formats)
+
+
+def log_text(logger: Logger, tag: str, text: str, step: int = 0) -> None:
+    """Write a text summary (Markdown) to the logger's TensorBoard file, if it has one."""
+    for output in logger.output_formats:
+        if isinstance(output, TensorBoardOutputFormat):
+            output.writer.add_text(tag, text, step)
+            output.writer.flush()
+
+
+def record_evaluation(logger: Logger, evaluation: Evaluation, step: int) -> None:
+    """Log an evaluation's scalars as ``eval/<key>`` at ``step`` (the learn unit's count)."""
+    for key, value in evaluation.scalars.items():
+        logger.record(f"eval/{key}", value)
+    logger.dump(step=step)
+
+
+def periodic_evaluation(
+    every: int, evaluate: Callable[[], Evaluation], logger: Logger, *, start: int = 0
+) -> Callable[[Trainer, int], None]:
+    """A learn callback that evaluates each time the units done pass a multiple of ``every``.
+
+    ``eval/*`` is logged at the units done (epochs, rounds, env steps or iterations), so it
+    draws a curve in the algorithm's own unit. GAIL's env steps grow by whole rounds, hence
+    "pass" rather than "hit".
+    """
+    last = {"bucket": start // every if every > 0 else 0}
+
+    def callback(trainer: Trainer, done: int) -> None:
+        if every > 0 and done // every > last["bucket"]:
+            last["bucket"] = done // every
+            record_evaluation(logger, evaluate(), done)
+
+    return callback

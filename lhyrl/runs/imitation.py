@@ -1,0 +1,392 @@
+"""The imitation family of runs: BC, DAgger, GAIL, AIRL and MaxEnt IRL on any Gymnasium env.
+
+Demonstrations come from ``demos`` (a Minari dataset or an ``.npz``); evaluation runs the
+learned policy on ``eval_episodes`` fixed seeds and reports the return, normalized between a
+random policy (0) and the env's expert (1) where an expert is known.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.logger import Logger
+
+from lhyrl.agents import AIRL, BC, GAIL, ConstantBeta, DAgger, LinearBetaSchedule, MaxEntIRL
+from lhyrl.config import ConfigError, RunConfig
+from lhyrl.data import (
+    Demonstrations,
+    collect_episodes,
+    load_demonstrations,
+    random_policy,
+    save_demonstrations,
+    save_npz,
+)
+from lhyrl.envs.wrappers import AbsorbAfterTermination
+from lhyrl.experts import make_expert
+from lhyrl.metrics import EvalResult, evaluate_policy
+from lhyrl.runs.common import MODEL_FILE, Built, Evaluation
+
+__all__ = ["collect_demos", "evaluate_saved", "prepare", "reference_returns"]
+
+
+def make_vec(env_id: str, num_envs: int) -> gym.vector.VectorEnv[Any, Any, Any]:
+    """A vector env of ``env_id``: the native one where registered, else a sync one."""
+    return gym.make_vec(env_id, num_envs=num_envs)
+
+
+def reference_returns(env_id: str, *, episodes: int, seed: int) -> tuple[float, float]:
+    """Mean returns of the expert and of a uniformly random policy on the evaluation seeds."""
+    env = make_vec(env_id, episodes)
+    expert = evaluate_policy(env, make_expert(env), n_episodes=episodes, seed=seed).mean_return
+    rand = random_policy(env.single_action_space, seed=seed)
+    random_return = evaluate_policy(env, rand, n_episodes=episodes, seed=seed).mean_return
+    return expert, random_return
+
+
+def load_demos(
+    config: RunConfig, spaces: tuple[gym.Space[Any], gym.Space[Any]]
+) -> Demonstrations | None:
+    """The run's demonstrations (first ``demo_episodes`` of them), checked against the env."""
+    section = config.demonstrations
+    if section.demos is None:
+        if config.algo != "dagger":
+            raise ConfigError(
+                f"{config.algo} needs demonstrations: set demos (a dataset directory or .npz)"
+            )
+        return None
+    demos = load_demonstrations(section.demos)
+    demos.check_compatible(spaces)
+    if section.demo_episodes is not None:
+        if section.demo_episodes > demos.n_episodes:
+            raise ConfigError(
+                f"demo_episodes={section.demo_episodes} but {section.demos} holds only "
+                f"{demos.n_episodes} episodes"
+            )
+        demos.episodes = demos.episodes[: section.demo_episodes]
+    return demos
+
+
+# -------------------------------------------------------------------------------- commands
+
+
+def collect_demos(
+    *,
+    env_id: str,
+    episodes: int,
+    out: str | os.PathLike[str],
+    seed: int = 0,
+    disturbance: float = 0.0,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Demonstrations:
+    """Record ``episodes`` episodes of the env's expert and save them at ``out``.
+
+    ``out`` ending in ``.npz`` writes a plain npz file; anything else a Minari dataset
+    directory. ``disturbance`` injects noise into the executed actions (DART) while the labels
+    stay the expert's; see :func:`lhyrl.data.collect_episodes`.
+    """
+    env = make_vec(env_id, min(episodes, 64))
+    expert = make_expert(env)
+    recorded = collect_episodes(
+        env, expert, n_episodes=episodes, seed=seed, progress=progress, disturbance=disturbance
+    )
+    demos = Demonstrations(
+        episodes=recorded,
+        observation_space=env.single_observation_space,
+        action_space=env.single_action_space,
+        env_id=env_id,
+    )
+    if str(out).endswith(".npz"):
+        save_npz(out, demos, overwrite=overwrite)
+    else:
+        save_demonstrations(out, demos, algorithm_name="lhyrl scripted expert", overwrite=overwrite)
+    return demos
+
+
+class _Evaluator:
+    """Evaluations of a policy on fixed seeds, normalized between a random policy and a reference.
+
+    The reference is the env's expert where one is known (run on the same seeds), else the
+    demonstrations' mean return; without either, only the raw return is reported.
+    """
+
+    def __init__(self, env_id: str, *, episodes: int, seed: int, demo_return: float | None) -> None:
+        self.episodes = episodes
+        self.seed = seed
+        self.env = make_vec(env_id, episodes)
+        rand = random_policy(self.env.single_action_space, seed=seed)
+        self.random_return = evaluate_policy(
+            self.env, rand, n_episodes=episodes, seed=seed
+        ).mean_return
+        self.expert_return: float | None
+        try:
+            expert = make_expert(self.env)
+        except ValueError:  # no expert is known for this env
+            self.expert_return, self.reference = demo_return, "demonstrations"
+            if demo_return is None:
+                self.reference = "none"
+        else:
+            self.expert_return = evaluate_policy(
+                self.env, expert, n_episodes=episodes, seed=seed
+            ).mean_return
+            self.reference = "expert"
+
+    def __call__(self, policy: Any) -> Evaluation:
+        result = evaluate_policy(
+            self.env,
+            policy,
+            n_episodes=self.episodes,
+            seed=self.seed,
+            random_return=self.random_return,
+            expert_return=self.expert_return,
+        )
+        evaluation = _evaluation(result)
+        evaluation.report.update(
+            {
+                "reference": self.reference,
+                "reference_return": self.expert_return,
+                "random_return": self.random_return,
+            }
+        )
+        return evaluation
+
+
+def _evaluation(result: EvalResult) -> Evaluation:
+    scalars = {
+        "return": result.mean_return,
+        "return_std": result.std_return,
+        "length": result.mean_length,
+    }
+    if result.normalized_return is not None:
+        scalars["normalized_return"] = result.normalized_return
+    return Evaluation(scalars=scalars, report=result.to_dict())
+
+
+@dataclass
+class PreparedImitation:
+    """An imitation run's checked inputs: the config, the env's spaces, the demonstrations."""
+
+    config: RunConfig
+    spaces: tuple[gym.Space[Any], gym.Space[Any]]
+    demos: Demonstrations | None
+
+    def build(self, logger: Logger, run_dir: Path) -> Built:
+        """The trainer of ``config.algo``, and how the run saves and evaluates it."""
+        config, demos = self.config, self.demos
+        evaluator: list[_Evaluator] = []  # made on the first evaluation
+
+        def evaluate(policy: Any) -> Evaluation:
+            if not evaluator:
+                evaluator.append(
+                    _Evaluator(
+                        config.env,
+                        episodes=config.eval_episodes,
+                        seed=config.eval_seed,
+                        demo_return=demos.mean_return if demos else None,
+                    )
+                )
+            return evaluator[0](policy)
+
+        if config.algo == "maxent-irl":
+            assert demos is not None  # load_demos refuses maxent-irl without demos
+            section = config.maxent_irl
+            irl = MaxEntIRL.from_env(
+                gym.make(config.env),
+                demonstrations=demos,
+                reward=section.maxent_reward,
+                learning_rate=section.maxent_learning_rate,
+                seed=config.seed,
+                logger=logger,
+            )
+            return Built(
+                trainer=irl,
+                save=lambda path: irl.save(path),
+                evaluate=lambda: evaluate(irl),
+                summary=lambda: _counts(demos, updates=irl.num_updates, env_steps=0),
+            )
+        bc = _make_bc(config, self.spaces, demos, logger)
+        if config.algo == "bc":
+            return Built(
+                trainer=bc,
+                save=lambda path: bc.save(path),
+                evaluate=lambda: evaluate(bc.policy),
+                summary=lambda: _counts(demos, updates=bc.num_updates, env_steps=0),
+            )
+        if config.algo in ("gail", "airl"):
+            assert demos is not None  # load_demos refuses gail/airl without demos
+            adversarial = make_adversarial(config, demos, bc=bc, logger=logger)
+
+            def save_adversarial(path: Path) -> None:
+                adversarial.save_reward_net(path.parent / "reward_net.pt")
+                # The generator's policy is an ActorCriticPolicy: a BC agent file holds it,
+                # so `lhyrl eval` and BC.load read every run's model.pt the same way.
+                bc.policy.load_state_dict(adversarial.policy.state_dict())
+                bc.save(path)
+
+            return Built(
+                trainer=adversarial,
+                save=save_adversarial,
+                evaluate=lambda: evaluate(adversarial.policy),
+                summary=lambda: _counts(
+                    demos,
+                    updates=int(getattr(adversarial.gen_algo, "_n_updates", 0)),
+                    env_steps=int(adversarial.gen_algo.num_timesteps),
+                ),
+                close=adversarial.venv.close,
+            )
+        dagger = _make_dagger(config, bc, demos, logger)
+        initial_steps = demos.n_steps if demos else 0
+        return Built(
+            trainer=dagger,
+            save=lambda path: dagger.save(path),
+            evaluate=lambda: evaluate(bc.policy),
+            summary=lambda: {
+                "expert_episodes": dagger.expert_episodes,
+                "expert_labels": dagger.expert_labels,
+                "updates": bc.num_updates,
+                "env_steps": dagger.expert_labels - initial_steps,  # the learner's own steps
+            },
+        )
+
+
+def _counts(demos: Demonstrations | None, *, updates: int, env_steps: int) -> dict[str, Any]:
+    return {
+        "expert_episodes": demos.n_episodes if demos else 0,
+        "expert_labels": demos.n_steps if demos else 0,
+        "updates": updates,
+        "env_steps": env_steps,
+    }
+
+
+def prepare(config: RunConfig) -> PreparedImitation:
+    """Check an imitation run's env and demonstrations; writes nothing."""
+    probe = gym.make(config.env)
+    spaces = (probe.observation_space, probe.action_space)
+    probe.close()
+    return PreparedImitation(config=config, spaces=spaces, demos=load_demos(config, spaces))
+
+
+def _make_bc(
+    config: RunConfig,
+    spaces: tuple[gym.Space[Any], gym.Space[Any]],
+    demos: Demonstrations | None,
+    logger: Logger,
+) -> BC:
+    section = config.bc
+    clones = config.algo == "bc" or (
+        config.algo in ("gail", "airl") and config.adversarial.warm_start
+    )
+    return BC(
+        observation_space=spaces[0],
+        action_space=spaces[1],
+        demonstrations=demos if clones else None,
+        batch_size=section.batch_size,
+        ent_weight=section.ent_weight,
+        l2_weight=section.l2_weight,
+        policy_kwargs={"net_arch": list(section.net_arch)},
+        learning_rate=section.learning_rate,
+        seed=config.seed,
+        device=config.device,
+        logger=logger,
+    )
+
+
+def _make_dagger(config: RunConfig, bc: BC, demos: Demonstrations | None, logger: Logger) -> DAgger:
+    section = config.dagger
+    env = make_vec(config.env, section.episodes_per_round)
+    beta = (
+        LinearBetaSchedule(section.beta_rampdown_rounds)
+        if section.beta_rampdown_rounds > 0
+        else ConstantBeta(section.beta)
+    )
+    return DAgger(
+        env=env,
+        expert=make_expert(env),
+        bc=bc,
+        beta_schedule=beta,
+        initial_demonstrations=demos,
+        episodes_per_round=section.episodes_per_round,
+        bc_epochs=config.bc.epochs,
+        seed=config.seed,
+        logger=logger,
+    )
+
+
+def make_adversarial(
+    config: RunConfig, demos: Demonstrations, *, bc: BC, logger: Logger
+) -> GAIL | AIRL:
+    """The GAIL or AIRL trainer ``config`` describes, its PPO generator shaped like ``bc``.
+
+    With ``warm_start``, ``bc`` is first trained on ``demos`` for ``epochs`` epochs and its
+    weights start the generator.
+    """
+    section = config.adversarial
+    venv = make_vec_env(
+        config.env,
+        n_envs=section.n_envs,
+        seed=config.seed,
+        wrapper_class=partial(AbsorbAfterTermination, horizon=section.absorb_horizon)
+        if section.absorb_horizon
+        else None,
+    )
+    if section.warm_start:
+        bc.train(n_epochs=config.bc.epochs)
+    gen_kwargs = {
+        "n_steps": section.gen_n_steps,
+        "batch_size": section.gen_batch_size,
+        "learning_rate": section.gen_learning_rate,
+        "ent_coef": section.gen_ent_coef,
+        "gamma": section.gen_gamma,
+        "policy_kwargs": {"net_arch": list(config.bc.net_arch)},
+        "device": config.device,
+    }
+    common: dict[str, Any] = {
+        "demonstrations": demos,
+        "venv": venv,
+        "gen_kwargs": gen_kwargs,
+        "warm_start": bc if section.warm_start else None,
+        "demo_batch_size": section.disc_batch_size,
+        "n_disc_updates_per_round": section.disc_updates_per_round,
+        "disc_lr": section.disc_lr,
+        "disc_loss": section.disc_loss,
+        "grad_penalty": section.grad_penalty,
+        "label_smoothing": section.label_smoothing,
+        "input_noise": section.input_noise,
+        "spectral_norm": section.spectral_norm,
+        "normalize_input": section.disc_normalize_input,
+        "normalize_reward": section.normalize_reward,
+        "gen_warmup_rounds": section.gen_warmup_rounds,
+        "seed": config.seed,
+        "device": config.device,
+        "logger": logger,
+    }
+    if config.algo == "airl":
+        return AIRL(
+            state_only=section.state_only,
+            generator_reward=section.airl_generator_reward,
+            **common,
+        )
+    return GAIL(**common)
+
+
+def evaluate_saved(
+    run_dir: str | os.PathLike[str], config: RunConfig, *, episodes: int, seed: int
+) -> Evaluation:
+    """Score a finished run's ``model.pt`` on ``episodes`` episodes from ``seed``."""
+    model = Path(run_dir) / MODEL_FILE
+    if config.algo == "maxent-irl":
+        policy: Any = MaxEntIRL.load(model)
+    else:
+        policy = BC.load(model, device=config.device).policy
+    try:
+        demos = load_demos(config, (policy.observation_space, policy.action_space))
+    except (ValueError, FileNotFoundError):  # moved or deleted since training
+        demos = None
+    demo_return = demos.mean_return if demos else None
+    return _Evaluator(config.env, episodes=episodes, seed=seed, demo_return=demo_return)(policy)

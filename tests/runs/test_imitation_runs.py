@@ -1,0 +1,254 @@
+"""The run layer's imitation family from ``lhyrl train``: run files, resume, checks, evaluation."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from lhyrl.config import make_config
+from lhyrl.data import Demonstrations, collect_episodes, save_npz
+from lhyrl.runs import collect_demos, train_run
+
+ROOT = Path(__file__).resolve().parents[2]
+ENV = {**os.environ, "MPLBACKEND": "Agg"}
+RUN_FILES = ("config.yaml", "progress.csv", "model.pt", "eval.json", "checkpoints/checkpoint.pt")
+
+
+def lhyrl(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    out = subprocess.run(
+        [sys.executable, "-m", "lhyrl.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=ENV,
+        timeout=300,
+    )
+    if check and out.returncode != 0:
+        raise AssertionError(f"{args} failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
+    return out
+
+
+def only_run(runs: Path) -> Path:
+    (run_dir,) = list(runs.iterdir())
+    return run_dir
+
+
+def progress_rows(run_dir: Path) -> list[dict[str, str]]:
+    with open(run_dir / "progress.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def same_weights(a: Path, b: Path) -> bool:
+    left = torch.load(a / "checkpoints" / "checkpoint.pt", weights_only=True)["state"]
+    right = torch.load(b / "checkpoints" / "checkpoint.pt", weights_only=True)["state"]
+    key = "policy_state_dict" if "policy_state_dict" in left else "reward_state_dict"
+    return all(torch.equal(v, right[key][k]) for k, v in left[key].items())
+
+
+def cartpole_expert(obs: np.ndarray) -> np.ndarray:
+    """A linear controller that balances CartPole: (B, 4) -> (B,)."""
+    x, x_dot, theta, theta_dot = np.asarray(obs).T
+    return (theta + 0.5 * theta_dot + 0.01 * x + 0.1 * x_dot > 0).astype(np.int64)
+
+
+@pytest.fixture(scope="module")
+def cartpole(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    env = gym.make("CartPole-v1")
+    episodes = collect_episodes(env, cartpole_expert, n_episodes=4, seed=0, progress=False)
+    demos = Demonstrations(episodes, env.observation_space, env.action_space, env_id="CartPole-v1")
+    return save_npz(tmp_path_factory.mktemp("demos") / "cartpole.npz", demos)
+
+
+@pytest.fixture(scope="module")
+def gridworld(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("demos") / "gridworld.npz"
+    collect_demos(env_id="lhyrl/GridWorld-v0", episodes=20, out=path, progress=False)
+    return path
+
+
+def _killed_after_first_checkpoint(args: list[str], runs: Path) -> Path:
+    """Start ``lhyrl train``, SIGKILL it once its first checkpoint is on disk; the run folder."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lhyrl.cli", "train", *args, "--runs-dir", str(runs)],
+        cwd=ROOT,
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            found = list(runs.glob("*/checkpoints/checkpoint.pt"))
+            if found:
+                break
+            assert proc.poll() is None, "the run ended before its first checkpoint"
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    run_dir = only_run(runs)
+    assert not (run_dir / "eval.json").exists(), "killed too late: the run had finished"
+    return run_dir
+
+
+def test_bc_killed_mid_training_resumes_bit_identical(cartpole: Path, tmp_path: Path) -> None:
+    args = ["--algo", "bc", "--env", "CartPole-v1", "--demos", str(cartpole), "--epochs", "400"]
+    args += ["--batch-size", "32", "--net-arch", "16", "--eval-episodes", "2"]
+    killed = _killed_after_first_checkpoint(args, tmp_path / "killed")
+    rows_before = progress_rows(killed) if (killed / "progress.csv").exists() else []
+    lhyrl("train", "--resume", str(killed))
+    straight = tmp_path / "straight"
+    lhyrl("train", *args, "--runs-dir", str(straight))
+    straight_run = only_run(straight)
+    assert same_weights(killed, straight_run)
+    rows_after = progress_rows(killed)
+    assert rows_after[: len(rows_before)] == rows_before  # appended, not truncated
+    epochs = [float(r["train/epoch"]) for r in rows_after if r.get("train/epoch")]
+    assert epochs[-1] == 400 and len(rows_after) >= len(progress_rows(straight_run))
+    a, b = (json.loads((r / "eval.json").read_text()) for r in (killed, straight_run))
+    assert a["mean_return"] == b["mean_return"] and a["learn_progress"] == 400
+
+
+def test_maxent_irl_trains_from_the_command_line_and_resumes_bit_identical(
+    gridworld: Path, tmp_path: Path
+) -> None:
+    args = ["--algo", "maxent-irl", "--env", "lhyrl/GridWorld-v0", "--demos", str(gridworld)]
+    args += ["--iterations", "300", "--eval-episodes", "10", "--checkpoint-every", "5"]
+    killed = _killed_after_first_checkpoint(args, tmp_path / "killed")
+    lhyrl("train", "--resume", str(killed))
+    straight = tmp_path / "straight"
+    lhyrl("train", *args, "--runs-dir", str(straight))
+    straight_run = only_run(straight)
+    for name in RUN_FILES:
+        assert (straight_run / name).is_file(), name
+    assert same_weights(killed, straight_run)
+    result = json.loads((straight_run / "eval.json").read_text())
+    assert result["learn_unit"] == "iterations" and result["learn_progress"] == 300
+    # The recovered reward's optimal policy is far better than a random one.
+    assert result["normalized_return"] > 0.8
+
+
+def test_gail_logs_periodic_and_final_evaluations_at_its_env_steps(
+    cartpole: Path, tmp_path: Path
+) -> None:
+    args = ["--algo", "gail", "--env", "CartPole-v1", "--demos", str(cartpole)]
+    args += ["--total-timesteps", "512", "--n-envs", "2", "--gen-n-steps", "64"]
+    args += ["--net-arch", "16", "--eval-episodes", "2", "--eval-every", "256"]
+    lhyrl("train", *args, "--runs-dir", str(tmp_path))
+    run_dir = only_run(tmp_path)
+    for name in (*RUN_FILES, "reward_net.pt"):
+        assert (run_dir / name).is_file(), name
+    result = json.loads((run_dir / "eval.json").read_text())
+    assert result["learn_unit"] == "env steps" and result["env_steps"] == 512
+    assert result["learn_progress"] == 512 and result["updates"] > 0
+    events = EventAccumulator(str(run_dir)).Reload()
+    steps = [e.step for e in events.Scalars("eval/return")]
+    assert steps == [256, 512, 512]  # two periodic evaluations, then the final one
+
+
+def test_resume_of_a_truncated_checkpoint_changes_nothing(cartpole: Path, tmp_path: Path) -> None:
+    args = ["--algo", "bc", "--env", "CartPole-v1", "--demos", str(cartpole), "--epochs", "2"]
+    lhyrl("train", *args, "--eval-episodes", "2", "--runs-dir", str(tmp_path))
+    run_dir = only_run(tmp_path)
+    checkpoint = run_dir / "checkpoints" / "checkpoint.pt"
+    checkpoint.write_bytes(checkpoint.read_bytes()[:100])
+    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    out = lhyrl("train", "--resume", str(run_dir), check=False)
+    assert out.returncode == 2 and "not a readable lhyrl checkpoint" in out.stderr
+    after = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    assert after == before
+
+
+@pytest.mark.parametrize("command", [("train", "--resume"), ("eval",)])
+def test_a_missing_run_is_named(command: tuple[str, ...], tmp_path: Path) -> None:
+    out = lhyrl(*command, str(tmp_path / "nowhere"), check=False)
+    assert out.returncode == 2
+    assert f"no run at {tmp_path / 'nowhere'}" in out.stderr
+
+
+def test_failing_inputs_leave_no_run_folder(cartpole: Path, tmp_path: Path) -> None:
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(cartpole.read_bytes()[:200])
+    minari_dir = tmp_path / "demos" / "driving"
+    collect_demos(env_id="lhyrl/Driving-v0", episodes=1, out=minari_dir, progress=False)
+    for hdf5 in (tmp_path / "demos").rglob("*.hdf5"):
+        hdf5.unlink()
+    runs = tmp_path / "runs"
+    cases = [
+        (["--env", "lhyrl/NoSuchEnv-v0", "--demos", str(cartpole)], "NoSuchEnv"),
+        (["--env", "CartPole-v1", "--demos", str(truncated)], "truncated.npz"),
+        (["--env", "lhyrl/Driving-v0", "--demos", str(minari_dir)], "driving"),
+        (["--env", "CartPole-v1"], "needs demonstrations"),
+    ]
+    for args, message in cases:
+        out = lhyrl("train", "--algo", "bc", *args, "--runs-dir", str(runs), check=False)
+        assert out.returncode == 2, out.stderr
+        assert message in out.stderr
+        assert not runs.exists() or not any(runs.iterdir()), args
+
+
+def test_an_algorithm_on_an_env_it_cannot_train_lists_the_env_kinds(tmp_path: Path) -> None:
+    out = lhyrl("train", "--algo", "maxent-irl", "--env", "CartPole-v1", check=False)
+    assert out.returncode == 2
+    assert "maxent-irl cannot train on CartPole-v1" in out.stderr and "tabular" in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("device", "message"),
+    [("gpu", "device must be one of auto, cpu, cuda, cuda:N, mps; got 'gpu'"), ("cuda", "CUDA")],
+)
+def test_bad_devices_are_refused_in_one_line(
+    cartpole: Path, tmp_path: Path, device: str, message: str
+) -> None:
+    if device == "cuda" and torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    args = ["--algo", "bc", "--env", "CartPole-v1", "--demos", str(cartpole)]
+    out = lhyrl("train", *args, "--device", device, "--runs-dir", str(tmp_path), check=False)
+    assert out.returncode == 2
+    assert message in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_help_answers_within_a_second() -> None:
+    start = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-m", "lhyrl.cli", "--help"], capture_output=True, text=True, env=ENV
+    )
+    assert out.returncode == 0 and "train" in out.stdout
+    assert time.perf_counter() - start < 1.0
+
+
+def test_show_config_prints_the_resolved_config(cartpole: Path) -> None:
+    out = lhyrl(
+        "train", "--algo", "dagger", "--env", "CartPole-v1", "--rounds", "7", "--show-config"
+    )
+    assert "algo: dagger" in out.stdout and "rounds: 7" in out.stdout
+    assert "total_timesteps" not in out.stdout  # a GAIL key: dagger does not read it
+
+
+def test_eval_every_draws_a_curve_in_epochs(cartpole: Path, tmp_path: Path) -> None:
+    config = make_config(
+        {
+            "algo": "bc",
+            "env": "CartPole-v1",
+            "demos": str(cartpole),
+            "epochs": 4,
+            "eval_every": 2,
+            "eval_episodes": 2,
+            "runs_dir": str(tmp_path),
+        }
+    )
+    run_dir = train_run(config)
+    events = EventAccumulator(str(run_dir)).Reload()
+    assert [e.step for e in events.Scalars("eval/return")] == [2, 4, 4]
