@@ -43,7 +43,7 @@ from torch import Tensor
 
 from lhyrl.agents.base import ImitationAgent, record_eval
 from lhyrl.agents.checkpoint import atomic_write, numpy_rng_from_tensor, numpy_rng_to_tensor
-from lhyrl.agents.trainer import CHECKPOINT_FILE, Trainer
+from lhyrl.agents.trainer import CHECKPOINT_FILE, Checkpoints, Trainer
 from lhyrl.data import Demonstrations, Transitions
 from lhyrl.metrics import EvalResult, evaluate_policy
 from lhyrl.nn.gan import (
@@ -353,14 +353,8 @@ class AdversarialTrainer(Trainer):
                 self.save_checkpoint(checkpoint_dir)
             self._unit_done()
 
-    def _learn(
-        self,
-        total: int,
-        *,
-        checkpoint_dir: str | os.PathLike[str] | None,
-        checkpoint_every: int,
-    ) -> None:
-        self.train(total, checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every)
+    def _learn(self, total: int, checkpoints: Checkpoints) -> None:
+        self.train(total, **checkpoints)
 
     def _learn_progress(self) -> int:
         return int(self.gen_algo.num_timesteps)

@@ -23,6 +23,7 @@ from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.policies import ActorCriticPolicy
 
 from lhyrl.agents.base import ImitationAgent
+from lhyrl.agents.trainer import Checkpoints
 from lhyrl.data import Demonstrations, Transitions
 
 __all__ = ["BC"]
@@ -308,14 +309,8 @@ class BC(ImitationAgent):
         if checkpoint_dir is not None:
             self.save_checkpoint(checkpoint_dir)
 
-    def _learn(
-        self,
-        total: int,
-        *,
-        checkpoint_dir: str | os.PathLike[str] | None,
-        checkpoint_every: int,
-    ) -> None:
-        self.train(n_epochs=total, checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every)
+    def _learn(self, total: int, checkpoints: Checkpoints) -> None:
+        self.train(n_epochs=total, **checkpoints)
 
     def _learn_progress(self) -> int:
         return self._progress.get("epoch", 0)

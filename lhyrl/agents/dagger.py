@@ -24,6 +24,7 @@ from stable_baselines3.common.logger import Logger
 from lhyrl.agents.base import ImitationAgent
 from lhyrl.agents.bc import BC
 from lhyrl.agents.checkpoint import atomic_write
+from lhyrl.agents.trainer import Checkpoints
 from lhyrl.data import Demonstrations, Episode, PolicyLike, Transitions, as_policy_fn
 from lhyrl.data.types import EpisodeBuffer
 
@@ -281,19 +282,12 @@ class DAgger(ImitationAgent):
                 self.save_checkpoint(checkpoint_dir)
             self._unit_done(progress["round"])
 
-    def _learn(
-        self,
-        total: int,
-        *,
-        checkpoint_dir: str | os.PathLike[str] | None,
-        checkpoint_every: int,
-    ) -> None:
+    def _learn(self, total: int, checkpoints: Checkpoints) -> None:
         self.train(
             n_rounds=total,
             episodes_per_round=self.episodes_per_round,
             bc_epochs=self.bc_epochs,
-            checkpoint_dir=checkpoint_dir,
-            checkpoint_every=checkpoint_every,
+            **checkpoints,
         )
 
     def _learn_progress(self) -> int:

@@ -43,7 +43,7 @@ from stable_baselines3.common.logger import Logger
 
 from lhyrl.agents.base import FORMAT_VERSION, _check_header, _load_state_dict, _read_file
 from lhyrl.agents.checkpoint import atomic_write
-from lhyrl.agents.trainer import Trainer
+from lhyrl.agents.trainer import Checkpoints, Trainer
 from lhyrl.data import Demonstrations, Episode
 from lhyrl.rewards.tabular import (
     FEATURE_REWARD_KINDS,
@@ -316,20 +316,13 @@ class MaxEntIRL(Trainer):
             self._unit_done()
         self._checked_reward()
 
-    def _learn(
-        self,
-        total: int,
-        *,
-        checkpoint_dir: str | os.PathLike[str] | None,
-        checkpoint_every: int,
-    ) -> None:
+    def _learn(self, total: int, checkpoints: Checkpoints) -> None:
         if self.demonstrations is None:
             raise RuntimeError("MaxEntIRL.learn needs demonstrations= at construction")
         self.train(
             self.demonstrations,
             n_iterations=max(0, total - self.num_updates),
-            checkpoint_dir=checkpoint_dir,
-            checkpoint_every=checkpoint_every,
+            **checkpoints,
         )
 
     def _checkpoint_state(self, directory: Path) -> dict[str, Any]:

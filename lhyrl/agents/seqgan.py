@@ -30,6 +30,7 @@ import torch
 from torch import Tensor, nn
 
 from lhyrl.agents.sequence_base import SequenceTrainer, _as_data, _check_checkpointing
+from lhyrl.agents.trainer import Checkpoints
 from lhyrl.nn.gan import CNNDiscriminator, CNNDiscriminatorConfig, bce_discriminator_loss
 from lhyrl.nn.recurrent import SequenceGenerator
 
@@ -181,17 +182,11 @@ class PGBLEU(SequenceTrainer):
         extra = {"bleu_order": self.bleu_order, "generator_steps": self.generator_steps}
         return {**super()._trainer_kwargs(), **extra}
 
-    def _learn(
-        self,
-        total: int,
-        *,
-        checkpoint_dir: str | os.PathLike[str] | None,
-        checkpoint_every: int,
-    ) -> None:
+    def _learn(self, total: int, checkpoints: Checkpoints) -> None:
         self.train(
             self._learn_data(),
             n_epochs=total,
-            **self._learn_schedule(checkpoint_dir, checkpoint_every),
+            **self._learn_schedule(checkpoints),
         )
 
     def policy_step(self, reward_fn: BLEUReward) -> float:
@@ -536,13 +531,7 @@ class SeqGAN(SequenceTrainer):
         if checkpoint_dir is not None:
             self.save_checkpoint(checkpoint_dir)
 
-    def _learn(
-        self,
-        total: int,
-        *,
-        checkpoint_dir: str | os.PathLike[str] | None,
-        checkpoint_every: int,
-    ) -> None:
+    def _learn(self, total: int, checkpoints: Checkpoints) -> None:
         if total < self.pretrain_generator_epochs:
             raise ValueError(
                 f"SeqGAN.learn counts the {self.pretrain_generator_epochs} MLE pretraining "
@@ -553,7 +542,7 @@ class SeqGAN(SequenceTrainer):
             adversarial_epochs=total - self.pretrain_generator_epochs,
             pretrain_generator_epochs=self.pretrain_generator_epochs,
             pretrain_discriminator_rounds=self.pretrain_discriminator_rounds,
-            **self._learn_schedule(checkpoint_dir, checkpoint_every),
+            **self._learn_schedule(checkpoints),
         )
 
 

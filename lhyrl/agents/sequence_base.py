@@ -42,7 +42,7 @@ from lhyrl.agents.checkpoint import (
     read_versioned_file,
     seeded_global_rng,
 )
-from lhyrl.agents.trainer import CHECKPOINT_FILE, Trainer
+from lhyrl.agents.trainer import CHECKPOINT_FILE, Checkpoints, Trainer
 from lhyrl.files import atomic_write
 from lhyrl.metrics.sequences import nll_oracle, nll_test
 from lhyrl.nn.recurrent import RecurrentConfig, SequenceGenerator, sample_categorical
@@ -284,16 +284,13 @@ class SequenceTrainer(Trainer):
             raise RuntimeError(f"{type(self).__name__}.learn needs data= at construction")
         return self.data
 
-    def _learn_schedule(
-        self, checkpoint_dir: str | os.PathLike[str] | None, checkpoint_every: int
-    ) -> dict[str, Any]:
+    def _learn_schedule(self, checkpoints: Checkpoints) -> dict[str, Any]:
         """The keyword arguments of evaluation, samples and checkpoints that ``train`` takes."""
         return {
             "test_data": self.test_data,
             "eval_every": self.eval_every,
             "log_text_every": self.log_text_every,
-            "checkpoint_dir": checkpoint_dir,
-            "checkpoint_every": checkpoint_every,
+            **checkpoints,
         }
 
     # --- generator steps ----------------------------------------------------------------
@@ -493,19 +490,13 @@ class MLE(SequenceTrainer):
         extra = {"decay_epochs": self.decay_epochs, "decay_factor": self.decay_factor}
         return {**super()._trainer_kwargs(), **extra}
 
-    def _learn(
-        self,
-        total: int,
-        *,
-        checkpoint_dir: str | os.PathLike[str] | None,
-        checkpoint_every: int,
-    ) -> None:
+    def _learn(self, total: int, checkpoints: Checkpoints) -> None:
         self.train(
             self._learn_data(),
             n_epochs=total,
             decay_epochs=min(self.decay_epochs, total),
             decay_factor=self.decay_factor,
-            **self._learn_schedule(checkpoint_dir, checkpoint_every),
+            **self._learn_schedule(checkpoints),
         )
 
     def train(
@@ -632,17 +623,11 @@ class ScheduledSampling(SequenceTrainer):
     def _trainer_kwargs(self) -> dict[str, Any]:
         return {**super()._trainer_kwargs(), "schedule": dataclasses.asdict(self.schedule)}
 
-    def _learn(
-        self,
-        total: int,
-        *,
-        checkpoint_dir: str | os.PathLike[str] | None,
-        checkpoint_every: int,
-    ) -> None:
+    def _learn(self, total: int, checkpoints: Checkpoints) -> None:
         self.train(
             self._learn_data(),
             n_epochs=total,
-            **self._learn_schedule(checkpoint_dir, checkpoint_every),
+            **self._learn_schedule(checkpoints),
         )
 
     def scheduled_loss(self, batch: Tensor, probability: float) -> Tensor:

@@ -31,7 +31,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypedDict, TypeVar
 
 import torch
 from stable_baselines3.common.logger import Logger
@@ -42,6 +42,7 @@ __all__ = [
     "CHECKPOINT_FILE",
     "CHECKPOINT_FORMAT_VERSION",
     "DEVICE_CHOICES",
+    "Checkpoints",
     "LearnCallback",
     "StopLearning",
     "Trainer",
@@ -67,6 +68,13 @@ LearnCallback = Callable[["Trainer", int], "bool | None"]
 units done so far in the run; returning ``False`` stops the loop after that unit."""
 
 TrainerT = TypeVar("TrainerT", bound="Trainer")
+
+
+class Checkpoints(TypedDict):
+    """Where and how often a learn loop checkpoints: the keywords every ``train`` takes."""
+
+    checkpoint_dir: str | os.PathLike[str] | None
+    checkpoint_every: int
 
 
 class StopLearning(Exception):  # noqa: N818 (a signal, not an error)
@@ -254,9 +262,10 @@ class Trainer(abc.ABC):
             raise ValueError(f"checkpoint_every must be at least 1, got {checkpoint_every}")
         self._callback = callback
         try:
-            self._learn(
-                int(total), checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every
+            checkpoints = Checkpoints(
+                checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every
             )
+            self._learn(int(total), checkpoints)
         except StopLearning:
             if checkpoint_dir is not None:
                 self.save_checkpoint(checkpoint_dir)
@@ -265,14 +274,12 @@ class Trainer(abc.ABC):
         return self
 
     @abc.abstractmethod
-    def _learn(
-        self,
-        total: int,
-        *,
-        checkpoint_dir: str | os.PathLike[str] | None,
-        checkpoint_every: int,
-    ) -> None:
-        """The algorithm's loop up to ``total`` units; calls :meth:`_unit_done` after each."""
+    def _learn(self, total: int, checkpoints: Checkpoints) -> None:
+        """The algorithm's loop up to ``total`` units; calls :meth:`_unit_done` after each.
+
+        ``checkpoints`` are the ``checkpoint_dir`` and ``checkpoint_every`` keyword arguments
+        of the algorithm's ``train``.
+        """
 
     @property
     def learn_progress(self) -> int:

@@ -101,7 +101,7 @@ ALGORITHMS: dict[str, dict[str, AlgorithmSpec]] = {
         )
     },
     "mle": {
-        "sequence": AlgorithmSpec("sequence", ("sequence",), "epochs", "epochs"),
+        "sequence": AlgorithmSpec("sequence", ("sequence", "sequence_mle"), "epochs", "epochs"),
         "dialogue": AlgorithmSpec("dialogue", ("dialogue",), "epochs", "epochs"),
     },
     "scheduled-sampling": {
@@ -157,13 +157,19 @@ class RunConfig:
     """Seed of the evaluations' first env."""
     checkpoint_every: int = 1
     """Units of learn between checkpoints (GAIL/AIRL: rounds)."""
+    video_every: int = 0
+    """Film an evaluation episode into TensorBoard every this many units of learn, and at the
+    end (envs that render rgb_array frames); 0: no videos."""
+    samples_every: int = 0
+    """Log decoded samples (sequence and dialogue runs) every this many units of learn, and at
+    the end; 0: at the end only."""
     preset: str | None = None
     """The shipped preset the values started from (set by lhyrl; none for defaults)."""
     sections: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         check_at_least(self, ("eval_episodes", "checkpoint_every"), 1)
-        check_at_least(self, ("eval_every",), 0)
+        check_at_least(self, ("eval_every", "video_every", "samples_every"), 0)
 
     def __getattr__(self, name: str) -> Any:
         sections = self.__dict__.get("sections", {})

@@ -30,10 +30,15 @@ from lhyrl.runs.common import (
     EVAL_FILE,
     MODEL_FILE,
     Evaluation,
+    ProgressBar,
+    chain,
+    every_units,
+    film,
+    log_hyperparameters,
+    log_samples,
     log_text,
     new_run_dir,
     open_run,
-    periodic_evaluation,
     record_evaluation,
     run_logger,
     write_json,
@@ -101,22 +106,38 @@ def train_run(
         trainer = built.trainer
         if resuming:
             trainer.resume(checkpoints)
-        callback = None
-        if config.eval_every > 0:
-            callback = periodic_evaluation(
-                config.eval_every, built.evaluate, logger, start=trainer.learn_progress
-            )
-        start = time.perf_counter()
-        trainer.learn(
-            config.total,
-            callback,
-            checkpoint_dir=checkpoints,
-            checkpoint_every=config.checkpoint_every,
+        done = trainer.learn_progress
+        bar = ProgressBar(config.total, done, trainer.learn_unit)
+        callback = chain(
+            every_units(
+                config.eval_every,
+                lambda step: record_evaluation(logger, built.evaluate(), step),
+                start=done,
+            ),
+            every_units(config.video_every, lambda step: film(logger, built, step), start=done),
+            every_units(
+                config.samples_every, lambda step: log_samples(logger, built, step), start=done
+            ),
+            bar,
         )
+        start = time.perf_counter()
+        try:
+            trainer.learn(
+                config.total,
+                callback,
+                checkpoint_dir=checkpoints,
+                checkpoint_every=config.checkpoint_every,
+            )
+        finally:
+            bar.close()
         train_seconds = time.perf_counter() - start
         built.save(run_dir / MODEL_FILE)
         evaluation = built.evaluate()
         step = trainer.learn_progress
+        if config.video_every > 0:
+            film(logger, built, step)
+        log_samples(logger, built, step)
+        log_hyperparameters(logger, config, evaluation)
         record_evaluation(logger, evaluation, step)
         write_json(
             run_dir / EVAL_FILE,

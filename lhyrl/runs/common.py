@@ -23,7 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
-from stable_baselines3.common.logger import CSVOutputFormat, Logger, TensorBoardOutputFormat
+from stable_baselines3.common.logger import (
+    CSVOutputFormat,
+    HParam,
+    Logger,
+    TensorBoardOutputFormat,
+)
 
 from lhyrl.agents.trainer import Trainer
 from lhyrl.config import RunConfig, make_config, read_yaml
@@ -50,7 +55,7 @@ class Built:
     """A family's trainer for a run, and what the run layer does with it."""
 
     trainer: Trainer
-    save: Callable[[Path], None]
+    save: Callable[[Path], object]
     """Writes the trained model to the given ``model.pt``."""
     evaluate: Callable[[], Evaluation]
     """Scores the current model (periodic and final evaluation)."""
@@ -58,6 +63,11 @@ class Built:
     """Extra ``eval.json`` entries after training (counts, samples)."""
     close: Callable[[], None] = field(default=lambda: None)
     """Releases envs and other resources."""
+    film: Callable[[], tuple[list[Any], int]] | None = None
+    """Renders one evaluation episode: its ``rgb_array`` frames and frame rate (None: the
+    family or env has no frames)."""
+    samples: Callable[[], str] | None = None
+    """Decoded samples of the current model as Markdown text (sequence and dialogue runs)."""
 
 
 class Prepared(Protocol):
@@ -141,20 +151,76 @@ def record_evaluation(logger: Logger, evaluation: Evaluation, step: int) -> None
     logger.dump(step=step)
 
 
-def periodic_evaluation(
-    every: int, evaluate: Callable[[], Evaluation], logger: Logger, *, start: int = 0
+def every_units(
+    every: int, action: Callable[[int], None], *, start: int = 0
 ) -> Callable[[Trainer, int], None]:
-    """A learn callback that evaluates each time the units done pass a multiple of ``every``.
+    """A learn callback calling ``action(done)`` each time ``done`` passes a multiple of ``every``.
 
-    ``eval/*`` is logged at the units done (epochs, rounds, env steps or iterations), so it
-    draws a curve in the algorithm's own unit. GAIL's env steps grow by whole rounds, hence
-    "pass" rather than "hit".
+    GAIL's env steps grow by whole rounds, hence "passes" rather than "hits". ``start`` is
+    the units already done (after a resume), so nothing is repeated.
     """
     last = {"bucket": start // every if every > 0 else 0}
 
     def callback(trainer: Trainer, done: int) -> None:
         if every > 0 and done // every > last["bucket"]:
             last["bucket"] = done // every
-            record_evaluation(logger, evaluate(), done)
+            action(done)
+
+    return callback
+
+
+def film(logger: Logger, built: Built, step: int) -> None:
+    """Log one evaluation episode of ``built`` as ``eval/video`` at ``step``."""
+    if built.film is not None:
+        from lhyrl.runs.video import log_video
+
+        frames, fps = built.film()
+        log_video(logger, "eval/video", frames, fps, step)
+
+
+def log_samples(logger: Logger, built: Built, step: int) -> None:
+    """Log ``built``'s decoded samples as the text summary ``samples/text`` at ``step``."""
+    if built.samples is not None:
+        log_text(logger, "samples/text", built.samples(), step)
+
+
+def log_hyperparameters(logger: Logger, config: RunConfig, evaluation: Evaluation) -> None:
+    """The run's config and final ``eval/*`` metrics in TensorBoard's HParams plugin."""
+    hparams = {
+        k: v if isinstance(v, int | float | str | bool) else str(v)
+        for k, v in config.to_dict().items()
+        if v is not None
+    }
+    metrics = {f"eval/{k}": float(v) for k, v in evaluation.scalars.items()}
+    if metrics:
+        logger.record("hparams", HParam(hparams, metrics), exclude=TEXT_ONLY)
+
+
+class ProgressBar:
+    """A tqdm bar over the units of learn, shown on a terminal only (as SB3's progress bar)."""
+
+    def __init__(self, total: int, start: int, unit: str) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=total, initial=start, unit=f" {unit}", disable=None, leave=False)
+        self.done = start
+
+    def __call__(self, trainer: Trainer, done: int) -> None:
+        """Move the bar to ``done`` units."""
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def close(self) -> None:
+        """Remove the bar."""
+        self.bar.close()
+
+
+def chain(*callbacks: Callable[[Trainer, int], Any] | None) -> Callable[[Trainer, int], None]:
+    """One learn callback calling each of ``callbacks`` (``None`` entries are skipped)."""
+    kept = [c for c in callbacks if c is not None]
+
+    def callback(trainer: Trainer, done: int) -> None:
+        for each in kept:
+            each(trainer, done)
 
     return callback

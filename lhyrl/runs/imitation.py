@@ -8,6 +8,7 @@ random policy (0) and the env's expert (1) where an expert is known.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -31,6 +32,7 @@ from lhyrl.envs.wrappers import AbsorbAfterTermination
 from lhyrl.experts import make_expert
 from lhyrl.metrics import EvalResult, evaluate_policy
 from lhyrl.runs.common import MODEL_FILE, Built, Evaluation
+from lhyrl.runs.video import episode_frames, renders_frames
 
 __all__ = ["collect_demos", "evaluate_saved", "prepare", "reference_returns"]
 
@@ -177,7 +179,16 @@ class PreparedImitation:
     demos: Demonstrations | None
 
     def build(self, logger: Logger, run_dir: Path) -> Built:
-        """The trainer of ``config.algo``, and how the run saves and evaluates it."""
+        """The trainer of ``config.algo``, and how the run saves, evaluates and films it."""
+        built, policy = self._build(logger)
+        if self.config.video_every > 0 and renders_frames(self.config.env):
+            built.film = lambda: episode_frames(
+                self.config.env, policy(), seed=self.config.eval_seed
+            )
+        return built
+
+    def _build(self, logger: Logger) -> tuple[Built, Callable[[], Any]]:
+        """The run's :class:`Built`, and what its evaluation acts with."""
         config, demos = self.config, self.demos
         evaluator: list[_Evaluator] = []  # made on the first evaluation
 
@@ -204,20 +215,22 @@ class PreparedImitation:
                 seed=config.seed,
                 logger=logger,
             )
-            return Built(
+            built = Built(
                 trainer=irl,
                 save=lambda path: irl.save(path),
                 evaluate=lambda: evaluate(irl),
                 summary=lambda: _counts(demos, updates=irl.num_updates, env_steps=0),
             )
+            return built, lambda: irl
         bc = _make_bc(config, self.spaces, demos, logger)
         if config.algo == "bc":
-            return Built(
+            built = Built(
                 trainer=bc,
                 save=lambda path: bc.save(path),
                 evaluate=lambda: evaluate(bc.policy),
                 summary=lambda: _counts(demos, updates=bc.num_updates, env_steps=0),
             )
+            return built, lambda: bc.policy
         if config.algo in ("gail", "airl"):
             assert demos is not None  # load_demos refuses gail/airl without demos
             adversarial = make_adversarial(config, demos, bc=bc, logger=logger)
@@ -229,7 +242,7 @@ class PreparedImitation:
                 bc.policy.load_state_dict(adversarial.policy.state_dict())
                 bc.save(path)
 
-            return Built(
+            built = Built(
                 trainer=adversarial,
                 save=save_adversarial,
                 evaluate=lambda: evaluate(adversarial.policy),
@@ -240,9 +253,10 @@ class PreparedImitation:
                 ),
                 close=adversarial.venv.close,
             )
+            return built, lambda: adversarial.policy
         dagger = _make_dagger(config, bc, demos, logger)
         initial_steps = demos.n_steps if demos else 0
-        return Built(
+        built = Built(
             trainer=dagger,
             save=lambda path: dagger.save(path),
             evaluate=lambda: evaluate(bc.policy),
@@ -253,6 +267,7 @@ class PreparedImitation:
                 "env_steps": dagger.expert_labels - initial_steps,  # the learner's own steps
             },
         )
+        return built, lambda: bc.policy
 
 
 def _counts(demos: Demonstrations | None, *, updates: int, env_steps: int) -> dict[str, Any]:

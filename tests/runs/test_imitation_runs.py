@@ -104,8 +104,17 @@ def _killed_after_first_checkpoint(args: list[str], runs: Path) -> Path:
 
 
 def test_bc_killed_mid_training_resumes_bit_identical(cartpole: Path, tmp_path: Path) -> None:
-    args = ["--algo", "bc", "--env", "CartPole-v1", "--demos", str(cartpole), "--epochs", "400"]
-    args += ["--batch-size", "32", "--net-arch", "16", "--eval-episodes", "2"]
+    args = ["--algo", "bc", "--env", "CartPole-v1", "--demos", str(cartpole), "--epochs", "150"]
+    args += [
+        "--batch-size",
+        "64",
+        "--net-arch",
+        "16",
+        "--eval-episodes",
+        "2",
+        "--checkpoint-every",
+        "10",
+    ]
     killed = _killed_after_first_checkpoint(args, tmp_path / "killed")
     rows_before = progress_rows(killed) if (killed / "progress.csv").exists() else []
     lhyrl("train", "--resume", str(killed))
@@ -114,11 +123,12 @@ def test_bc_killed_mid_training_resumes_bit_identical(cartpole: Path, tmp_path: 
     straight_run = only_run(straight)
     assert same_weights(killed, straight_run)
     rows_after = progress_rows(killed)
-    assert rows_after[: len(rows_before)] == rows_before  # appended, not truncated
+    kept = [{k: row[k] for k in rows_before[0]} for row in rows_after[: len(rows_before)]]
+    assert kept == rows_before  # appended, not truncated (new columns may have joined)
     epochs = [float(r["train/epoch"]) for r in rows_after if r.get("train/epoch")]
-    assert epochs[-1] == 400 and len(rows_after) >= len(progress_rows(straight_run))
+    assert epochs[-1] == 150 and len(rows_after) >= len(progress_rows(straight_run))
     a, b = (json.loads((r / "eval.json").read_text()) for r in (killed, straight_run))
-    assert a["mean_return"] == b["mean_return"] and a["learn_progress"] == 400
+    assert a["mean_return"] == b["mean_return"] and a["learn_progress"] == 150
 
 
 def test_maxent_irl_trains_from_the_command_line_and_resumes_bit_identical(
@@ -252,3 +262,26 @@ def test_eval_every_draws_a_curve_in_epochs(cartpole: Path, tmp_path: Path) -> N
     run_dir = train_run(config)
     events = EventAccumulator(str(run_dir)).Reload()
     assert [e.step for e in events.Scalars("eval/return")] == [2, 4, 4]
+
+
+def test_a_run_films_evaluations_and_logs_its_hyperparameters(
+    tmp_path: Path, gridworld: Path
+) -> None:
+    config = make_config(
+        {
+            "algo": "bc",
+            "env": "lhyrl/GridWorld-v0",
+            "demos": str(gridworld),
+            "epochs": 4,
+            "video_every": 2,
+            "eval_episodes": 2,
+            "runs_dir": str(tmp_path),
+        }
+    )
+    run_dir = train_run(config)
+    events = EventAccumulator(str(run_dir), size_guidance={"images": 0}).Reload()
+    videos = events.Images("eval/video")
+    assert [v.step for v in videos] == [2, 4, 4]
+    assert videos[0].encoded_image_string[:6] == b"GIF89a"
+    plugins = events.PluginTagToContent("hparams")
+    assert plugins  # the HParams plugin's experiment and session summaries

@@ -34,6 +34,7 @@ from torch import Tensor
 from lhyrl.agents.checkpoint import seeded_global_rng
 from lhyrl.agents.dialogue.base import DialogueTrainer
 from lhyrl.agents.dialogue.rl import evaluation_mode
+from lhyrl.agents.trainer import Checkpoints
 from lhyrl.data.dialogue import SEP_ID, TURN_SEPARATOR
 from lhyrl.data.text import EOS_ID, PAD_ID
 from lhyrl.nn.chat_model import ChatModel
@@ -334,20 +335,11 @@ class AdversarialDialogue(DialogueTrainer):
 
     # --- training ------------------------------------------------------------------------
 
-    def _learn(
-        self,
-        total: int,
-        *,
-        checkpoint_dir: str | os.PathLike[str] | None,
-        checkpoint_every: int,
-    ) -> None:
+    def _learn(self, total: int, checkpoints: Checkpoints) -> None:
         self.train(
             *self._learn_pairs(),
             iterations=total,
-            validation=self._learn_validation,
-            eval_every=self._learn_eval_every,
-            checkpoint_dir=checkpoint_dir,
-            checkpoint_every=checkpoint_every,
+            **self._learn_schedule(checkpoints),
         )
 
     def train(

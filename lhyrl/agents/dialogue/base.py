@@ -46,7 +46,7 @@ from lhyrl.agents.checkpoint import (
     check_same_settings,
     seeded_global_rng,
 )
-from lhyrl.agents.trainer import CHECKPOINT_FILE, Trainer
+from lhyrl.agents.trainer import CHECKPOINT_FILE, Checkpoints, Trainer
 from lhyrl.data.text import EOS_ID, PAD_ID, Language, Vocabulary
 from lhyrl.metrics.sequences import distinct_n
 from lhyrl.nn.chat_model import ChatModel, ChatModelError, Decoding
@@ -226,6 +226,14 @@ class DialogueTrainer(Trainer):
         self._learn_train = train
         self._learn_validation = validation
         self._learn_eval_every = int(eval_every)
+
+    def _learn_schedule(self, checkpoints: Checkpoints) -> dict[str, Any]:
+        """The keyword arguments of validation and checkpoints that ``train`` takes."""
+        return {
+            "validation": self._learn_validation,
+            "eval_every": self._learn_eval_every,
+            **checkpoints,
+        }
 
     def _learn_pairs(self) -> tuple[Tensor, Tensor]:
         if self._learn_train is None:

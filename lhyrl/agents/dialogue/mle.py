@@ -12,6 +12,7 @@ from torch import Tensor
 
 from lhyrl.agents.checkpoint import check_checkpoint_every
 from lhyrl.agents.dialogue.base import DialogueTrainer
+from lhyrl.agents.trainer import Checkpoints
 
 __all__ = ["DialogueMLE"]
 
@@ -31,20 +32,11 @@ class DialogueMLE(DialogueTrainer):
 
     learn_unit = "epochs"
 
-    def _learn(
-        self,
-        total: int,
-        *,
-        checkpoint_dir: str | os.PathLike[str] | None,
-        checkpoint_every: int,
-    ) -> None:
+    def _learn(self, total: int, checkpoints: Checkpoints) -> None:
         self.train(
             *self._learn_pairs(),
             epochs=total,
-            validation=self._learn_validation,
-            eval_every=self._learn_eval_every,
-            checkpoint_dir=checkpoint_dir,
-            checkpoint_every=checkpoint_every,
+            **self._learn_schedule(checkpoints),
         )
 
     def train_epoch(self, src: Tensor, tgt: Tensor) -> float:

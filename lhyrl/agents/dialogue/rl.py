@@ -38,6 +38,7 @@ from torch import Tensor, nn
 
 from lhyrl.agents.checkpoint import check_checkpoint_every
 from lhyrl.agents.dialogue.base import _TEXT_ONLY, DialogueTrainer
+from lhyrl.agents.trainer import Checkpoints
 from lhyrl.data.dialogue import TURN_SEPARATOR
 from lhyrl.data.text import EOS_ID, PAD_ID, UNK_ID
 from lhyrl.metrics.sequences import distinct_n
@@ -718,20 +719,11 @@ class DialoguePG(DialogueTrainer):
         self.last_dialogues = records
         return out
 
-    def _learn(
-        self,
-        total: int,
-        *,
-        checkpoint_dir: str | os.PathLike[str] | None,
-        checkpoint_every: int,
-    ) -> None:
+    def _learn(self, total: int, checkpoints: Checkpoints) -> None:
         self.train(
             total,
             mle_data=self._learn_train,
-            validation=self._learn_validation,
-            eval_every=self._learn_eval_every,
-            checkpoint_dir=checkpoint_dir,
-            checkpoint_every=checkpoint_every,
+            **self._learn_schedule(checkpoints),
         )
 
     def train(
