@@ -9,65 +9,64 @@ Run::
 and measures how long the simulated dialogue lasts before a dull or repeated turn ends it,
 and how diverse the replies are (distinct-1/2): 2.68 turns for the MLE seq2seq model, 4.48
 for the RL model (distinct-2 0.0195 vs 0.041). Here the bots talk with ``lhyrl/Dialogue-v0``'s
-simulated user (the shipped English forward model) on openings of the corpus' test split:
+simulated user (the shipped English forward model) on openings of the corpus' test split.
 
-1. **MLE**: a seq2seq chat model trained here from scratch with the settings of
-   ``benchmarks/train_dialogue_user.py`` (the shipped models' script: its defaults, and the
-   ``min_count`` whose vocabulary is the shipped model's), keeping the epoch of lowest
-   validation NLL. Its training time is the wall-time baseline; RL and adversarial start
-   from a copy of it.
-2. **RL** (Li et al. 2016), in the paper's two stages: first
-   :class:`lhyrl.agents.dialogue.DialogueMMI`, policy gradient toward replies of high mutual
-   information with their context (the backward model's likelihood of the context given
-   the reply), each sampled reply against the others for the same context (its result is
-   the **RL stage 1 (MMI)** row); then :class:`lhyrl.agents.dialogue.DialoguePG`:
-   dialogues with ``lhyrl/Dialogue-v0`` envs on training-split openings, Li's reward (ease
-   of answering, information flow, semantic coherence; weights 0.25, 0.25, 0.5), REINFORCE
-   on each turn's reward (gamma 0 by default: the notes say why) with a per-turn baseline,
-   plus a teacher-forced MLE term.
-3. **Adversarial**: :class:`lhyrl.agents.dialogue.AdversarialDialogue` (REGS, Li et al.
-   2017): a hierarchical discriminator pretrained for a few steps, then adversarial
-   iterations with Monte Carlo rewards for every generation step and teacher forcing.
+Every row is a run of the run layer (``lhyrl.runs.train_run``, as ``lhyrl train --algo ALGO
+--env lhyrl/Dialogue-v0`` makes it), with the shipped preset of its algorithm
+(``lhyrl/presets/<algo>/lhyrl-Dialogue-v0.yaml``: the settings below; flags of this script
+override them), the stages chained through ``init``:
 
-Every bot then holds ``--dialogues`` dialogues (greedy decoding, the same env seeds, hence
-the same openings, for every bot) and is scored on the test pairs (BLEU-4 of its greedy
-replies). The table goes to ``results/dialogue.md`` and ``results/dialogue.json``
-(``--quick``: ``results/dialogue_quick.*``).
+1. **MLE** (``mle``): a seq2seq chat model trained from scratch with the settings of
+   ``benchmarks/train_dialogue_user.py`` (the shipped models' script: its defaults, the
+   ``min_count`` whose vocabulary is the shipped model's, and as many epochs as its early
+   stopping kept). Its training time is the wall-time baseline; RL and adversarial start
+   from it.
+2. **RL** (Li et al. 2016), in the paper's two stages: first ``mmi``
+   (:class:`lhyrl.agents.dialogue.DialogueMMI`), policy gradient toward replies of high
+   mutual information with their context (the backward model's likelihood of the context
+   given the reply), each sampled reply against the others for the same context (its result
+   is the **RL stage 1 (MMI)** row); then ``dialogue-rl`` from it
+   (:class:`lhyrl.agents.dialogue.DialoguePG`): dialogues with ``lhyrl/Dialogue-v0`` envs on
+   training-split openings, Li's reward (ease of answering, information flow, semantic
+   coherence; weights 0.25, 0.25, 0.5), REINFORCE on each turn's reward (gamma 0: the notes
+   say why) with a per-turn baseline, plus a teacher-forced MLE term.
+3. **Adversarial** (``regs``, :class:`lhyrl.agents.dialogue.AdversarialDialogue`, REGS, Li et
+   al. 2017) from the MLE run: a hierarchical discriminator pretrained for a few steps, then
+   adversarial iterations with Monte Carlo rewards for every generation step and teacher
+   forcing.
+
+Every run's final evaluation (its ``eval.json``) holds ``--dialogues`` greedy dialogues on
+test openings (the same seed, hence the same openings, for every bot) with the simulated user
+and in self-play, and the scores of the test pairs (BLEU-4 of the greedy replies). The run
+directories go under ``--runs-dir``; the table goes to ``results/dialogue.md`` and
+``results/dialogue.json`` (``--quick``: ``results/dialogue_quick.*``).
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
+import csv
 import datetime as dt
 import json
 import shlex
 import sys
 import textwrap
-import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import torch
-import train_dialogue_user
 from common import RESULTS, machine, write_table
 
-import lhyrl.envs  # noqa: F401  (registers lhyrl/Dialogue-v0)
-from lhyrl.agents.dialogue import (
-    AdversarialDialogue,
-    DialogueMLE,
-    DialogueMMI,
-    DialoguePG,
-    new_chat_model,
-    simulate,
-)
-from lhyrl.data.dialogue import DialogueData, encode_pairs
+from lhyrl.agents.dialogue import DialogueMLE
+from lhyrl.config import RunConfig, make_config
 from lhyrl.envs.dialogue.user import load_chat_model
 from lhyrl.files import atomic_write_text
 from lhyrl.nn.chat_model import ChatModel
-from lhyrl.nn.seq2seq import Seq2SeqConfig
+from lhyrl.runs import EVAL_FILE, MODEL_FILE, train_run
+from lhyrl.runs.dialogue_sim import load_task
 
+ENV_ID = "lhyrl/Dialogue-v0"
 PAPER = {
     "seq2seq": {"dialogue_length": 2.68, "distinct_1": 0.0062, "distinct_2": 0.0195},
     "RL": {"dialogue_length": 4.48, "distinct_1": 0.0127, "distinct_2": 0.041},
@@ -76,34 +75,76 @@ PAPER = {
 PAPER_LENGTH_RATIO = PAPER["RL"]["dialogue_length"] / PAPER["seq2seq"]["dialogue_length"]
 PAPER_DISTINCT2_RATIO = PAPER["RL"]["distinct_2"] / PAPER["seq2seq"]["distinct_2"]
 REWARD_WEIGHTS = (0.25, 0.25, 0.5)
-MIN_COUNTS = (1, 2, 3, 4, 5)
-"""Vocabulary thresholds tried to rebuild the shipped model's vocabulary."""
+QUICK = {
+    "mle_epochs": 2,
+    "mmi_iterations": 3,
+    "rl_iterations": 3,
+    "rl_envs": 4,
+    "adv_iterations": 3,
+    "adv_batch_size": 16,
+    "disc_pretrain_steps": 5,
+    "dialogues": 16,
+    "eval_envs": 8,
+}
+"""``--quick``'s budgets (< 1 min); explicit flags still win."""
+STAGE_KEYS = {
+    "mle": {"mle_epochs": "epochs"},
+    "mmi": {
+        "mmi_iterations": "iterations",
+        "mmi_candidates": "candidates",
+        "mmi_contexts": "contexts_per_step",
+        "mmi_lr": "learning_rate",
+        "mmi_mle_weight": "mle_weight",
+        "mmi_forward_weight": "forward_weight",
+    },
+    "dialogue-rl": {
+        "rl_iterations": "iterations",
+        "rl_envs": "dialogues_per_iteration",
+        "rl_lr": "learning_rate",
+        "rl_mle_weight": "mle_weight",
+        "rl_entropy": "entropy_coef",
+        "rl_gamma": "gamma",
+        "rl_max_turns": "train_max_turns",
+    },
+    "regs": {
+        "adv_iterations": "iterations",
+        "adv_batch_size": "batch_size",
+        "adv_rollouts": "n_rollouts",
+        "adv_lr": "learning_rate",
+        "disc_lr": "discriminator_learning_rate",
+        "disc_pretrain_steps": "pretrain_discriminator_steps",
+    },
+}
+"""Each stage's flags of this script → its config keys (unset flags keep the preset's value)."""
+SHARED_KEYS = {"dialogues": "eval_episodes", "max_turns": "max_turns", "eval_envs": "eval_envs"}
+"""Flags of every stage → config keys."""
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     add = p.add_argument
-    add("--seed", type=int, default=0, help="seeds every trainer and the simulation")
+    add("--seed", type=int, default=0, help="seeds every trainer")
     add("--threads", type=int, default=1, help="torch threads")
-    add("--dialogues", type=int, default=200, help="simulated dialogues per bot")
-    add("--max-turns", type=int, default=8, help="agent turns of a simulated dialogue")
-    add("--eval-envs", type=int, default=20, help="dialogues held at once in evaluation")
-    add("--mle-max-epochs", type=int, default=None, help="default: train_dialogue_user.py's")
+    add("--runs-dir", default="runs/benchmarks", help="where the four runs' directories go")
+    add("--dialogues", type=int, help="simulated dialogues per bot (preset: 200)")
+    add("--max-turns", type=int, help="agent turns of a simulated dialogue (preset: 8)")
+    add("--eval-envs", type=int, help="dialogues held at once in evaluation (preset: 20)")
+    add("--mle-epochs", "--mle-max-epochs", type=int, help="MLE epochs (preset: 7)")
     # RL (Li et al. 2016), stage 1: mutual information
-    add("--mmi-iterations", type=int, default=1500, help="MMI policy-gradient iterations")
-    add("--mmi-candidates", type=int, default=8, help="replies sampled per context")
-    add("--mmi-contexts", type=int, default=8, help="contexts per MMI iteration")
-    add("--mmi-lr", type=float, default=2e-3, help="the MMI stage's Adam learning rate")
-    add("--mmi-mle-weight", type=float, default=0.25, help="weight of its MLE term")
-    add("--mmi-forward-weight", type=float, default=0.0, help="weight of log p_forward(a|q)")
+    add("--mmi-iterations", type=int, help="MMI policy-gradient iterations (preset: 1500)")
+    add("--mmi-candidates", type=int, help="replies sampled per context (preset: 8)")
+    add("--mmi-contexts", type=int, help="contexts per MMI iteration (preset: 8)")
+    add("--mmi-lr", type=float, help="the MMI stage's Adam learning rate (preset: 2e-3)")
+    add("--mmi-mle-weight", type=float, help="weight of its MLE term (preset: 0.25)")
+    add("--mmi-forward-weight", type=float, help="weight of log p_forward(a|q) (preset: 0)")
     # RL (Li et al. 2016), stage 2: dialogue simulation
-    add("--rl-iterations", type=int, default=300, help="policy-gradient iterations")
-    add("--rl-envs", type=int, default=16, help="dialogues per RL iteration")
-    add("--rl-lr", type=float, default=1e-4, help="RL's Adam learning rate")
-    add("--rl-mle-weight", type=float, default=0.5, help="weight of the MLE term in RL")
-    add("--rl-entropy", type=float, default=0.0, help="RL's entropy bonus")
-    add("--rl-gamma", type=float, default=0.0, help="discount over the agent's turns")
-    add("--rl-max-turns", type=int, default=5, help="agent turns of a training dialogue")
+    add("--rl-iterations", type=int, help="policy-gradient iterations (preset: 300)")
+    add("--rl-envs", type=int, help="dialogues per RL iteration (preset: 16)")
+    add("--rl-lr", type=float, help="RL's Adam learning rate (preset: 1e-4)")
+    add("--rl-mle-weight", type=float, help="weight of the MLE term in RL (preset: 0.5)")
+    add("--rl-entropy", type=float, help="RL's entropy bonus (preset: 0)")
+    add("--rl-gamma", type=float, help="discount over the agent's turns (preset: 0)")
+    add("--rl-max-turns", type=int, help="agent turns of a training dialogue (preset: 5)")
     add(
         "--rl-partner",
         choices=["self", "shipped"],
@@ -111,35 +152,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="stage 2 talks with itself (Li et al.'s simulation) or with the shipped user",
     )
     # adversarial (REGS, Li et al. 2017)
-    add("--adv-iterations", type=int, default=600, help="REGS iterations (1 D + 1 G step)")
-    add("--adv-batch-size", type=int, default=32, help="pairs per D or G step")
-    add("--adv-rollouts", type=int, default=3, help="Monte Carlo completions per prefix")
-    add("--adv-lr", type=float, default=1e-3, help="the generator's Adam learning rate")
-    add("--disc-lr", type=float, default=1e-3, help="the discriminator's Adam learning rate")
-    add("--disc-pretrain-steps", type=int, default=300, help="D steps before REGS")
+    add("--adv-iterations", type=int, help="REGS iterations, 1 D + 1 G step (preset: 600)")
+    add("--adv-batch-size", type=int, help="pairs per D or G step (preset: 32)")
+    add("--adv-rollouts", type=int, help="Monte Carlo completions per prefix (preset: 3)")
+    add("--adv-lr", type=float, help="the generator's Adam learning rate (preset: 1e-3)")
+    add("--disc-lr", type=float, help="the discriminator's Adam learning rate (preset: 1e-3)")
+    add("--disc-pretrain-steps", type=int, help="D steps before REGS (preset: 300)")
     add("--quick", action="store_true", help="tiny budgets (< 1 min), writes dialogue_quick.*")
     if "--quick" in (sys.argv[1:] if argv is None else argv):  # explicit flags still win
-        p.set_defaults(
-            mle_max_epochs=2,
-            mmi_iterations=3,
-            rl_iterations=3,
-            rl_envs=4,
-            adv_iterations=3,
-            adv_batch_size=16,
-            disc_pretrain_steps=5,
-            dialogues=16,
-            eval_envs=8,
-        )
-    args = p.parse_args(argv)
-    user = train_dialogue_user.parse_args([])
-    args.mle = {
-        "max_epochs": user.max_epochs if args.mle_max_epochs is None else args.mle_max_epochs,
-        "patience": user.patience,
-        "lr": user.lr,
-        "dropout": user.dropout,
-        "batch_size": user.batch_size,
-    }
-    return args
+        p.set_defaults(**QUICK)
+    return p.parse_args(argv)
 
 
 def results_name(quick: bool) -> str:
@@ -147,338 +169,167 @@ def results_name(quick: bool) -> str:
     return "dialogue_quick" if quick else "dialogue"
 
 
-def matching_data(user: ChatModel) -> tuple[DialogueData, int]:
-    """The corpus as the shipped model was trained on it: the ``min_count`` of its vocabulary."""
-    for min_count in MIN_COUNTS:
-        data = DialogueData.load("english", seed=0, min_count=min_count, context_turns=1)
-        if data.vocabulary == user.vocabulary:
-            return data, min_count
-    raise RuntimeError(
-        f"no min_count in {MIN_COUNTS} rebuilds the shipped forward model's vocabulary "
-        f"({len(user.vocabulary)} tokens); is it being retrained right now?"
-    )
-
-
-def train_mle(
-    data: DialogueData, user: ChatModel, settings: dict[str, Any], seed: int
-) -> tuple[ChatModel, dict[str, Any]]:
-    """MLE from scratch as ``train_dialogue_user.py`` trains the forward model (best epoch)."""
-    vocab = data.vocabulary
-    lengths = {"source_len": user.source_len, "target_len": user.target_len}
-    src, tgt = encode_pairs(data.train, vocab, **lengths)
-    val = encode_pairs(data.validation, vocab, **lengths)
-    config = Seq2SeqConfig(
-        vocab_size=len(vocab),
-        embedding_dim=64,
-        hidden_dim=64,
-        attention="additive",
-        dropout=settings["dropout"],
-    )
-    if config != user.model.config:
-        raise RuntimeError(
-            f"the shipped forward model's configuration {user.model.config} is not "
-            f"train_dialogue_user.py's {config}"
-        )
-    chat_model = new_chat_model(
-        config=config, vocabulary=vocab, language="english", context_turns=1, seed=seed, **lengths
-    )
-    trainer = DialogueMLE(
-        chat_model=chat_model,
-        learning_rate=settings["lr"],
-        batch_size=settings["batch_size"],
-        seed=seed,
-    )
-    best = (trainer.nll(*val), 0, copy.deepcopy(trainer.model.state_dict()))
-    start = time.perf_counter()
-    epoch = 0
-    for epoch in range(1, settings["max_epochs"] + 1):
-        loss = trainer.train_epoch(src, tgt)
-        nll = trainer.nll(*val)
-        print(f"MLE epoch {epoch}: train loss {loss:.3f}, validation NLL {nll:.3f}", flush=True)
-        if nll < best[0]:
-            best = (nll, epoch, copy.deepcopy(trainer.model.state_dict()))
-        elif epoch - best[1] >= settings["patience"]:
-            break
-    seconds = time.perf_counter() - start
-    trainer.model.load_state_dict(best[2])
-    shipped_nll = DialogueMLE(chat_model=user, seed=seed).nll(*val)
-    return chat_model, {
-        "seconds": seconds,
-        "best_epoch": best[1],
-        "epochs_run": epoch,
-        "validation_nll": best[0],
-        "shipped_validation_nll": shipped_nll,
+def stage_config(algo: str, args: argparse.Namespace, init: Path | None = None) -> RunConfig:
+    """The run config of one stage: its preset, this script's flags, and ``init``."""
+    flags = {**SHARED_KEYS, **STAGE_KEYS[algo]}
+    values: dict[str, Any] = {
+        key: getattr(args, flag) for flag, key in flags.items() if getattr(args, flag) is not None
     }
-
-
-def dialogue_envs(
-    n: int,
-    split: str,
-    max_turns: int,
-    user: ChatModel,
-    backward: ChatModel,
-    forward: ChatModel | None = None,
-) -> list[gym.Env[Any, Any]]:
-    """``n`` ``lhyrl/Dialogue-v0`` envs sharing the user and the reward's models.
-
-    ``forward`` scores the reward in place of ``user`` (self-play: ``user`` is the bot).
-    """
-    return [
-        gym.make(
-            "lhyrl/Dialogue-v0",
-            user_model=user,
-            backward_model=backward,
-            forward_model=forward,
-            split=split,
-            max_turns=max_turns,
-            reward_weights=REWARD_WEIGHTS,
-        )
-        for _ in range(n)
-    ]
-
-
-def mean_of(rows: Sequence[dict[str, Any]], key: str) -> float:
-    """The mean of ``key`` over training iterations' statistics (NaN for none)."""
-    return sum(r[key] for r in rows) / len(rows) if rows else float("nan")
-
-
-def first_and_last(
-    history: Sequence[dict[str, Any]], key: str, window: int, name: str
-) -> dict[str, float]:
-    """``{name}_first`` / ``{name}_last``: the mean of ``key`` over the first / last iterations."""
-    n = min(window, len(history))
-    return {
-        f"{name}_first": mean_of(history[:n], key),
-        f"{name}_last": mean_of(history[len(history) - n :], key),
-    }
-
-
-def train_mmi(
-    mle: ChatModel,
-    data: DialogueData,
-    user: ChatModel,
-    backward: ChatModel,
-    args: argparse.Namespace,
-) -> tuple[ChatModel, dict[str, Any]]:
-    """Li et al. (2016)'s first stage, mutual information, from a copy of the MLE bot."""
-    bot = copy.deepcopy(mle)
-    src, tgt = data.encode("train", source_len=bot.source_len, target_len=bot.target_len)
-    trainer = DialogueMMI(
-        chat_model=bot,
-        forward_model=user.model,
-        backward_model=backward.model,
-        forward_weight=args.mmi_forward_weight,
-        candidates=args.mmi_candidates,
-        contexts_per_step=args.mmi_contexts,
-        mle_weight=args.mmi_mle_weight,
-        learning_rate=args.mmi_lr,
-        batch_size=32,
-        seed=args.seed,
+    if algo == "dialogue-rl":
+        values["self_play"] = args.rl_partner == "self"
+    if init is not None:
+        values["init"] = str(init)
+    return make_config(
+        {"algo": algo, "env": ENV_ID, "seed": args.seed, "runs_dir": args.runs_dir, **values}
     )
-    history: list[dict[str, float]] = []
-    start = time.perf_counter()
-    for iteration in range(1, args.mmi_iterations + 1):
-        history.append(trainer.train_iteration(src, tgt))
-        if iteration % 100 == 0 or iteration == args.mmi_iterations:
-            recent = history[-100:]
-            print(
-                f"MMI iteration {iteration}: reward "
-                f"{sum(h['reward_mean'] for h in recent) / len(recent):.3f} "
-                f"({time.perf_counter() - start:.0f} s)",
-                flush=True,
-            )
-    seconds = time.perf_counter() - start
-    return bot, {
-        "seconds": seconds,
-        "iterations": args.mmi_iterations,
-        "seconds_per_iteration": seconds / max(args.mmi_iterations, 1),
-        **first_and_last(history, "reward_mean", 50, "reward"),
-    }
 
 
-def train_rl(
-    init: ChatModel,
-    data: DialogueData,
-    user: ChatModel,
-    backward: ChatModel,
-    args: argparse.Namespace,
-) -> tuple[ChatModel, dict[str, Any]]:
-    """Li et al. (2016)'s dialogue policy gradient from a copy of ``init`` (MMI's bot)."""
-    bot = copy.deepcopy(init)
-    if args.rl_partner == "self":  # Li et al.: the bot talks with itself; the shipped models score
-        envs = dialogue_envs(args.rl_envs, "train", args.rl_max_turns, bot, backward, user)
-    else:
-        envs = dialogue_envs(args.rl_envs, "train", args.rl_max_turns, user, backward)
-    trainer = DialoguePG(
-        chat_model=bot,
-        envs=envs,
-        gamma=args.rl_gamma,
-        baseline="turn",
-        mle_weight=args.rl_mle_weight,
-        entropy_coef=args.rl_entropy,
-        learning_rate=args.rl_lr,
-        batch_size=32,
-        seed=args.seed,
-    )
-    mle_data = data.encode("train", source_len=bot.source_len, target_len=bot.target_len)
-    history: list[dict[str, Any]] = []
-    start = time.perf_counter()
-    for iteration in range(1, args.rl_iterations + 1):
-        stats = trainer.train_iteration(mle_data)
-        history.append(stats)
-        if iteration % 10 == 0 or iteration == args.rl_iterations:
-            recent = history[-10:]
-            mean = {k: sum(s[k] for s in recent) / len(recent) for k in recent[0]}
-            print(
-                f"RL iteration {iteration}: reward {mean['rollout/reward_total']:.3f}, "
-                f"length {mean['rollout/dialogue_length']:.2f}, "
-                f"reply {mean['rollout/reply_length']:.1f} tokens, "
-                f"MLE loss {mean.get('train/mle_loss', float('nan')):.3f} "
-                f"({time.perf_counter() - start:.0f} s)",
-                flush=True,
-            )
-    seconds = time.perf_counter() - start
-    for env in envs:
-        env.close()
-    return bot, {
-        "seconds": seconds,
-        "iterations": args.rl_iterations,
-        "seconds_per_iteration": seconds / max(args.rl_iterations, 1),
-        **first_and_last(history, "rollout/reward_total", 10, "rollout_reward"),
-        **first_and_last(history, "rollout/dialogue_length", 10, "rollout_length"),
-    }
+def progress(run_dir: Path, key: str) -> list[float]:
+    """The values of ``key`` in a run's ``progress.csv``, in order."""
+    with open(run_dir / "progress.csv") as f:
+        return [float(row[key]) for row in csv.DictReader(f) if row.get(key)]
 
 
-def train_adversarial(
-    mle: ChatModel, data: DialogueData, args: argparse.Namespace
-) -> tuple[ChatModel, dict[str, Any]]:
-    """REGS (Li et al. 2017) from a copy of the MLE bot, with teacher forcing."""
-    bot = copy.deepcopy(mle)
-    lengths = {"source_len": bot.source_len, "target_len": bot.target_len}
-    src, tgt = data.encode("train", **lengths)
-    val = data.encode("validation", **lengths)
-    trainer = AdversarialDialogue(
-        chat_model=bot,
-        n_rollouts=args.adv_rollouts,
-        d_steps=1,
-        g_steps=1,
-        teacher_forcing=True,
-        disc_lr=args.disc_lr,
-        learning_rate=args.adv_lr,
-        batch_size=args.adv_batch_size,
-        seed=args.seed,
-    )
-    start = time.perf_counter()
-    pretrained = trainer.pretrain_discriminator(src, tgt, steps=args.disc_pretrain_steps)
-    pretrain_seconds = time.perf_counter() - start
-    before = trainer.evaluate_discriminator(*val, seed=args.seed)
-    print(
-        f"discriminator pretrained ({args.disc_pretrain_steps} steps, {pretrain_seconds:.0f} s): "
-        f"validation accuracy {before['disc_accuracy']:.3f}",
-        flush=True,
-    )
-    start_regs = time.perf_counter()
-    done = 0
-    while done < args.adv_iterations:
-        chunk = min(10, args.adv_iterations - done)
-        trainer.train(src, tgt, iterations=chunk, sample_every=0)  # `chunk` more iterations
-        done += chunk
-        print(
-            f"REGS iteration {done} ({time.perf_counter() - start_regs:.0f} s)",
-            flush=True,
-        )
-    regs_seconds = time.perf_counter() - start_regs
-    seconds = pretrain_seconds + regs_seconds  # not the discriminator's evaluations
-    after = trainer.evaluate_discriminator(*val, seed=args.seed)
-    return bot, {
-        "seconds": seconds,
-        "pretrain_seconds": pretrain_seconds,
-        "iterations": args.adv_iterations,
-        "seconds_per_iteration": regs_seconds / max(args.adv_iterations, 1),
-        "disc_pretrain_last10": pretrained,
-        "disc_validation_before": before,
-        "disc_validation_after": after,
-    }
+def first_and_last(values: Sequence[float], window: int, name: str) -> dict[str, float]:
+    """``{name}_first`` / ``{name}_last``: the mean of the first / last ``window`` values."""
+    n = min(window, len(values))
+
+    def mean(part: Sequence[float]) -> float:
+        return sum(part) / len(part) if part else float("nan")
+
+    return {f"{name}_first": mean(values[:n]), f"{name}_last": mean(values[len(values) - n :])}
 
 
-def score(
-    name: str,
-    bot: ChatModel,
-    data: DialogueData,
-    user: ChatModel,
-    backward: ChatModel,
-    args: argparse.Namespace,
-) -> dict[str, Any]:
-    """The simulation's measures (greedy, test openings) and BLEU on the test pairs."""
-    envs = dialogue_envs(args.eval_envs, "test", args.max_turns, user, backward)
-    start = time.perf_counter()
-    sim = simulate(bot, envs, args.dialogues, decoding="greedy", seed=args.seed)
-    for env in envs:
-        env.close()
-    # Li et al.'s simulation proper: the bot talks with itself (both agents are the model).
-    envs = dialogue_envs(args.eval_envs, "test", args.max_turns, bot, backward)
-    self_play = simulate(bot, envs, args.dialogues, decoding="greedy", seed=args.seed)
-    for env in envs:
-        env.close()
-    test = data.encode("test", source_len=bot.source_len, target_len=bot.target_len)
-    pairs = DialogueMLE(chat_model=bot, seed=args.seed).evaluate(*test, log=False)
-    result = {
+def run_stage(
+    name: str, algo: str, args: argparse.Namespace, init: Path | None = None
+) -> tuple[Path, RunConfig, dict[str, Any]]:
+    """Train one stage through the run layer; its run directory, config and ``eval.json``."""
+    config = stage_config(algo, args, init)
+    print(f"{name}: {algo}" + (f" from {init}" if init else ""), flush=True)
+    run_dir = train_run(config)
+    result: dict[str, Any] = json.loads((run_dir / EVAL_FILE).read_text(encoding="utf-8"))
+    print(f"{name}: {run_dir} ({result['train_seconds']:.0f} s)", flush=True)
+    return run_dir, config, result
+
+
+def validation_nll(config: RunConfig, model: ChatModel) -> float:
+    """``model``'s NLL per token of the human replies of the validation split."""
+    pairs = load_task(config, model=model).splits["validation"]
+    assert pairs is not None
+    return DialogueMLE(chat_model=model, seed=config.seed).nll(*pairs)
+
+
+def row(name: str, result: dict[str, Any], run_dir: Path, train: dict[str, Any]) -> dict[str, Any]:
+    """A table row from a run's ``eval.json``: self-play length, test pairs, user simulation."""
+    sim, self_play, test = result["simulation"], result["self_play"], result["test"]
+    out = {
         "name": name,
+        "run_dir": str(run_dir),
         "dialogue_length": self_play["dialogue_length"],
         "self_play_end_reasons": self_play["end_reasons"],
-        "self_play_samples": self_play["transcripts"][:3],
+        "self_play_samples": self_play["transcripts"],
         "user_dialogue_length": sim["dialogue_length"],
         "dialogue_turns": sim["dialogue_turns"],
         "agent_turns": sim["agent_turns"],
         "end_reasons": sim["end_reasons"],
-        "distinct_1": pairs["distinct_1"],
-        "distinct_2": pairs["distinct_2"],
+        "distinct_1": test["distinct_1"],
+        "distinct_2": test["distinct_2"],
         "sim_distinct_1": sim["distinct_1"],
         "sim_distinct_2": sim["distinct_2"],
         "reply_length": sim["reply_length"],
         "reward_total": sim["reward_total"],
         "reward_terms": sim["reward_terms"],
         "return": sim["return"],
-        "test_bleu": pairs["bleu"],
-        "test_nll": pairs["nll"],
-        "test_reply_length": pairs["reply_length"],
-        "samples": sim["transcripts"][:3],
-        "eval_seconds": time.perf_counter() - start,
+        "test_bleu": test["bleu"],
+        "test_nll": test["nll"],
+        "test_reply_length": test["reply_length"],
+        "samples": sim["transcripts"],
+        "train": train,
     }
     print(
-        f"{name:12s} length {result['dialogue_length']:.2f}  "
-        f"distinct-1 {result['distinct_1']:.4f}  distinct-2 {result['distinct_2']:.4f}  "
-        f"BLEU {result['test_bleu']:.4f}  reward {result['reward_total']:.3f}",
+        f"{name:12s} length {out['dialogue_length']:.2f}  "
+        f"distinct-1 {out['distinct_1']:.4f}  distinct-2 {out['distinct_2']:.4f}  "
+        f"BLEU {out['test_bleu']:.4f}  reward {out['reward_total']:.3f}",
         flush=True,
     )
-    return result
+    return out
+
+
+def per_iteration(result: dict[str, Any], seconds: float) -> dict[str, Any]:
+    return {
+        "seconds": seconds,
+        "iterations": result["iterations"],
+        "seconds_per_iteration": result["train_seconds"] / max(result["iterations"], 1),
+    }
+
+
+def resolve_settings(args: argparse.Namespace, configs: dict[str, RunConfig]) -> None:
+    """Fill ``args`` with the settings the runs used (the presets' where no flag was given)."""
+    for algo, flags in STAGE_KEYS.items():
+        values = configs[algo].to_dict()
+        for flag, key in flags.items():
+            setattr(args, flag, values[key])
+    shared = configs["mle"].to_dict()
+    for flag, key in SHARED_KEYS.items():
+        setattr(args, flag, shared[key])
+    args.eval_seed = shared["eval_seed"]
+    args.mle = {
+        "epochs": shared["epochs"],
+        "lr": shared["learning_rate"],
+        "dropout": shared["dropout"],
+        "batch_size": shared["batch_size"],
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     user = load_chat_model(None, "forward")
-    backward = load_chat_model(None, "backward")
-    if backward.vocabulary != user.vocabulary:
-        raise RuntimeError("the shipped forward and backward models' vocabularies differ")
-    data, min_count = matching_data(user)
-    print(
-        f"data: min_count={min_count}, {len(data.vocabulary)} tokens, {len(data.train)} "
-        f"training / {len(data.validation)} validation / {len(data.test)} test pairs",
-        flush=True,
-    )
-    mle, mle_info = train_mle(data, user, args.mle, args.seed)
-    mmi, mmi_info = train_mmi(mle, data, user, backward, args)
-    rl, rl_info = train_rl(mmi, data, user, backward, args)
-    rl_info = {**rl_info, "mmi": mmi_info, "seconds": mmi_info["seconds"] + rl_info["seconds"]}
-    adv, adv_info = train_adversarial(mle, data, args)
+
+    mle_dir, mle_config, mle = run_stage("MLE", "mle", args)
+    bot = ChatModel.load(mle_dir / MODEL_FILE)
+    if bot.vocabulary != user.vocabulary:
+        raise RuntimeError(
+            f"the MLE run's vocabulary ({len(bot.vocabulary)} tokens) is not the shipped forward "
+            f"model's ({len(user.vocabulary)}); is the preset's min_count changed?"
+        )
+    mle_info = {
+        "seconds": mle["train_seconds"],
+        "epochs": mle["epochs"],
+        "validation_nll": validation_nll(mle_config, bot),
+        "shipped_validation_nll": validation_nll(mle_config, user),
+    }
+
+    mmi_dir, mmi_config, mmi = run_stage("RL stage 1 (MMI)", "mmi", args, init=mle_dir)
+    mmi_info = {
+        **per_iteration(mmi, mmi["train_seconds"]),
+        **first_and_last(progress(mmi_dir, "train/reward_mean"), 50, "reward"),
+    }
+    rl_dir, rl_config, rl = run_stage("RL", "dialogue-rl", args, init=mmi_dir)
+    rl_info = {
+        **per_iteration(rl, mmi["train_seconds"] + rl["train_seconds"]),
+        "mmi": mmi_info,
+        **first_and_last(progress(rl_dir, "rollout/reward_total"), 10, "rollout_reward"),
+        **first_and_last(progress(rl_dir, "rollout/dialogue_length"), 10, "rollout_length"),
+    }
+    adv_dir, adv_config, adv = run_stage("Adversarial", "regs", args, init=mle_dir)
+    pretrain_seconds = sum(progress(adv_dir, "time/pretrain_seconds"))
+    before = progress(adv_dir, "pretrain/validation_disc_accuracy")
+    adv_info = {
+        **per_iteration(adv, pretrain_seconds + adv["train_seconds"]),
+        "pretrain_seconds": pretrain_seconds,
+        "disc_validation_before": {"disc_accuracy": before[0] if before else float("nan")},
+        "disc_test_after": adv["discriminator"],
+    }
     rows = [
-        {**score("MLE", mle, data, user, backward, args), "train": mle_info},
-        {**score("RL stage 1 (MMI)", mmi, data, user, backward, args), "train": mmi_info},
-        {**score("RL", rl, data, user, backward, args), "train": rl_info},
-        {**score("Adversarial", adv, data, user, backward, args), "train": adv_info},
+        row("MLE", mle, mle_dir, mle_info),
+        row("RL stage 1 (MMI)", mmi, mmi_dir, mmi_info),
+        row("RL", rl, rl_dir, rl_info),
+        row("Adversarial", adv, adv_dir, adv_info),
     ]
-    write(rows, args, data, min_count)
+    configs = {"mle": mle_config, "mmi": mmi_config, "dialogue-rl": rl_config, "regs": adv_config}
+    resolve_settings(args, configs)
+    write(rows, args, mle, min_count=mle_config.dialogue.min_count)
 
 
 def reflow(text: str, width: int = 100) -> str:
@@ -505,8 +356,9 @@ def ratio(value: float, base: float) -> float:
 
 
 def write(
-    rows: list[dict[str, Any]], args: argparse.Namespace, data: DialogueData, min_count: int
+    rows: list[dict[str, Any]], args: argparse.Namespace, mle_result: dict[str, Any], min_count: int
 ) -> None:
+    pairs, vocabulary = mle_result["pairs"], mle_result["vocabulary"]
     mle = rows[0]
     mle_seconds = mle["train"]["seconds"]
     table = [
@@ -596,14 +448,15 @@ def write(
     quick = "\n\nThis is a --quick smoke run: far too short to mean anything." if args.quick else ""
     notes = f"""
 Data: `DialogueData.load("english", seed=0, min_count={min_count}, context_turns=1)` (the
-`min_count` whose vocabulary is the shipped forward model's: {len(data.vocabulary)} tokens),
-{len(data.train)} training / {len(data.validation)} validation / {len(data.test)} test pairs.
+`min_count` whose vocabulary is the shipped forward model's: {vocabulary} tokens),
+{pairs["train"]} training / {pairs["validation"]} validation / {pairs["test"]} test pairs.
 
 Simulation: every bot holds {args.dialogues} dialogues with `lhyrl/Dialogue-v0`
 (`split="test"`: openings drawn from the test split's turns; at most {args.max_turns} agent
 turns, so at most {2 * args.max_turns} turns), decoding greedily, with the same seed
-({args.seed}), hence the same openings, for every bot; twice: once talking with itself (the
-env's user is the bot: Li et al.'s simulation, where both agents are the model), once with
+({args.eval_seed}, the runs' `eval_seed`), hence the same openings, for every bot; twice (each
+run's final evaluation, its `eval.json`): once talking with itself (the env's user is the bot:
+Li et al.'s simulation, where both agents are the model), once with
 the shipped `english_forward.pt` as the user (the MLE bot is that model, so for it the two
 coincide). A dialogue ends when a turn of either speaker is dull (one of Li et al.'s dull
 replies, or no word) or repeats an earlier turn. **dialogue length** is the mean number of
@@ -611,21 +464,21 @@ turns before that turn, the opening included (`simulate`'s `dialogue_length`), i
 self-play; the length with the shipped user, the end reasons, the reward terms, the
 simulation distinct-2 and the sample dialogues below are those of the dialogues with the
 shipped user; distinct-1/2 are distinct n-grams over all
-n-grams of the bot's greedy replies to the {len(data.test)} test contexts (Li et al.'s
+n-grams of the bot's greedy replies to the {pairs["test"]} test contexts (Li et al.'s
 diversity measure, the same contexts for every bot); **mean Li-2016 reward** is the mean reward
 of a bot turn, 0.25 ease of answering + 0.25 information flow + 0.5 semantic coherence (the
 shipped forward and backward models). **BLEU** is corpus BLEU-4 of the bot's greedy replies
-to the {len(data.test)} test contexts against their human replies
+to the {pairs["test"]} test contexts against their human replies
 (`DialogueTrainer.evaluate`).
 
 MLE: trained here from scratch with `train_dialogue_user.py`'s settings
 (`Seq2SeqConfig(embedding_dim=64, hidden_dim=64, attention="additive",
 dropout={args.mle["dropout"]})`, Adam {args.mle["lr"]}, batch {args.mle["batch_size"]},
-seed {args.seed}), keeping the epoch of lowest validation NLL (epoch {m["best_epoch"]} of
-{m["epochs_run"]}; validation NLL {m["validation_nll"]:.4f}, the shipped user model's
-{m["shipped_validation_nll"]:.4f}). {same_as_user} It is the seq2seq baseline and the
-initialisation of RL and adversarial; its training loop (with a validation NLL per epoch)
-is the wall-time baseline.
+seed {args.seed}) for {m["epochs"]} epochs, the epoch of lowest validation NLL that
+`train_dialogue_user.py`'s early stopping keeps (validation NLL {m["validation_nll"]:.4f}, the
+shipped user model's {m["shipped_validation_nll"]:.4f}). {same_as_user} It is the seq2seq
+baseline and the initialisation of RL and adversarial; its training loop is the wall-time
+baseline.
 
 RL (Li et al. 2016) in the paper's two stages: Li et al. start dialogue RL not from the MLE
 model but from one trained by policy gradient for the mutual information between a reply and
@@ -699,11 +552,12 @@ only.
 
 Adversarial (REGS, Li et al. 2017, `AdversarialDialogue`): {args.disc_pretrain_steps}
 discriminator pretraining steps (validation accuracy
-{adv["disc_validation_before"]["disc_accuracy"]:.3f} after them), then {args.adv_iterations}
+{adv["disc_validation_before"]["disc_accuracy"]:.3f} after them; they count in its train
+time), then {args.adv_iterations}
 iterations of one discriminator step and one generator step (batch {args.adv_batch_size},
 {args.adv_rollouts} Monte Carlo completions per prefix, Adam {args.adv_lr}, discriminator Adam
 {args.disc_lr}), each generator step followed by a teacher-forcing MLE step; discriminator
-validation accuracy at the end {adv["disc_validation_after"]["disc_accuracy"]:.3f}.
+test accuracy at the end {adv["disc_test_after"]["disc_accuracy"]:.3f}.
 {adv["seconds_per_iteration"]:.2f} s per iteration. Its reward (the discriminator's) says
 nothing of dialogue length or diversity directly: a discriminator tells the bot's generic and
 looping replies from human ones, so beating it takes varied replies. The settings were
@@ -721,7 +575,8 @@ dialogues instead: a bot whose dialogues last longer writes more replies there a
 same repertoire, scores a lower ratio, so it is not comparable between bots.
 
 **train s** is a row's own training time (RL and adversarial: after, and not counting, the
-MLE training they start from); **x MLE** is that time over MLE's, all measured in this
+MLE training they start from), the runs' `train_seconds` (their learn loops, checkpoints
+included, evaluations not); **x MLE** is that time over MLE's, all measured in this
 process, {args.threads} torch thread(s) (other jobs may have shared the machine).
 
 Margins against MLE (the issue's goal: at least the paper's RL / seq2seq ratios on both):

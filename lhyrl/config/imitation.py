@@ -31,13 +31,13 @@ class BCConfig:
     """Hidden layer sizes of the policy (and value) network."""
     learning_rate: float = 1e-3
     """Adam learning rate."""
-    batch_size: int = 256
+    batch_size: int = 64
     """BC minibatch size."""
     ent_weight: float = 1e-3
     """Weight of BC's entropy bonus."""
     l2_weight: float = 0.0
     """Weight of BC's L2 penalty on the policy parameters."""
-    epochs: int = 40
+    epochs: int = 60
     """BC epochs (DAgger: after each round; GAIL/AIRL: of the warm start)."""
 
     def __post_init__(self) -> None:

@@ -211,6 +211,7 @@ def test_bc_handles_squashed_gaussian_policies(pendulum_demos: Demonstrations) -
         demonstrations=pendulum_demos,
         policy_kwargs={"use_sde": True, "squash_output": True},
         learning_rate=3e-3,
+        batch_size=256,
     )
     bc.train(n_batches=400)
     obs = pendulum_demos.transitions().obs

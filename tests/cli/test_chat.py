@@ -1,16 +1,14 @@
 """``lhyrl chat`` / ``scripts/chat.py`` in a pseudo-terminal, the chat loop, and a dialogue run.
 
-``scripts/train_dialogue.py`` trains a tiny model for one epoch on a slice of the English
-corpus (its run directory is then chatted with through ``lhyrl chat``); a tiny Chinese model
-is trained in-process on two pairs. The terminal sessions run the real command in a pty, type
-as a user would, and read the replies.
+``lhyrl train --algo mle --env lhyrl/Dialogue-v0`` trains a tiny model for one epoch on a slice
+of the English corpus (its run directory is then chatted with through ``lhyrl chat``); a tiny
+Chinese model is trained in-process on two pairs. The terminal sessions run the real command
+in a pty, type as a user would, and read the replies.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import io
-import json
 import os
 import select
 import signal
@@ -18,11 +16,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import torch
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from lhyrl.agents.dialogue import DialogueMLE, new_chat_model
 from lhyrl.chat import chat, load_chat_model
@@ -41,19 +37,13 @@ TINY = ["--embedding-dim", "16", "--hidden-dim", "16", "--max-pairs", "64", "--b
 # ------------------------------------------------------------------------------ fixtures
 
 
-def _script(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def english_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A run directory of ``scripts/train_dialogue.py``: one epoch on 64 pairs."""
-    run_dir = tmp_path_factory.mktemp("runs") / "english"
-    _script("train_dialogue").main(["--epochs", "1", "--run-dir", str(run_dir), *TINY])
+    """A run directory of ``lhyrl train --algo mle --env lhyrl/Dialogue-v0``: one epoch."""
+    runs = tmp_path_factory.mktemp("runs")
+    args = ["train", "--algo", "mle", "--env", "lhyrl/Dialogue-v0", "--epochs", "1"]
+    assert lhyrl_main([*args, "--eval-episodes", "4", "--runs-dir", str(runs), *TINY]) == 0
+    (run_dir,) = runs.iterdir()
     return run_dir
 
 
@@ -233,24 +223,3 @@ def test_chat_sampling_is_seeded_and_bad_settings_are_refused(chinese_model: Pat
         _session(model, lines, decoding="nucleus")
     with pytest.raises(ValueError, match="history_turns must be at least 1"):
         _session(model, lines, history_turns=0)
-
-
-# ---------------------------------------------------------------------- the training run
-
-
-def test_train_dialogue_writes_a_complete_run(english_run: Path) -> None:
-    args = json.loads((english_run / "args.json").read_text())
-    assert args["algo"] == "mle" and args["epochs"] == 1
-    result = json.loads((english_run / "eval.json").read_text())
-    assert result["epochs"] == 1 and result["updates"] == 2  # 64 pairs in batches of 32
-    assert set(result["test"]) == {"nll", "distinct_1", "distinct_2", "bleu", "reply_length"}
-    assert result["samples"] and all({"context", "reply"} <= set(s) for s in result["samples"])
-    assert (english_run / "checkpoints" / "checkpoint.pt").is_file()
-    events = EventAccumulator(str(english_run), size_guidance={"tensors": 0}).Reload()
-    tags = events.Tags()
-    assert {"train/loss", "eval/nll", "eval/distinct_2", "test/bleu"} <= set(tags["scalars"])
-    assert "samples/replies/text_summary" in tags["tensors"]
-    # step 0 (the untrained model) and after the epoch
-    assert [e.step for e in events.Scalars("eval/nll")] == [0, 2]
-    model = load_chat_model(english_run)
-    assert model.language == "english" and len(model.vocabulary) == result["vocabulary"]

@@ -285,3 +285,32 @@ def test_a_run_films_evaluations_and_logs_its_hyperparameters(
     assert videos[0].encoded_image_string[:6] == b"GIF89a"
     plugins = events.PluginTagToContent("hparams")
     assert plugins  # the HParams plugin's experiment and session summaries
+
+
+def pendulum_expert(obs: np.ndarray) -> np.ndarray:
+    """Energy pumping far from the top, PD control near it: (B, 3) -> (B, 1)."""
+    cos, sin, theta_dot = np.asarray(obs).T
+    theta = np.arctan2(sin, cos)
+    energy = theta_dot**2 / 6 + 5.0 * (cos - 1)
+    pump = np.clip(-0.2 * energy * theta_dot, -2, 2)
+    hold = np.clip(-(10.0 * theta + 2.0 * theta_dot), -2, 2)
+    near_top = np.clip((cos - 0.8) / 0.1, 0, 1)
+    return (near_top * hold + (1 - near_top) * pump)[:, None].astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    ("env_id", "expert"), [("Pendulum-v1", pendulum_expert), ("CartPole-v1", cartpole_expert)]
+)
+def test_bc_defaults_imitate_classic_control(env_id: str, expert: object, tmp_path: Path) -> None:
+    """`lhyrl train --algo bc` with its defaults, from 20 episodes a user recorded (seed 0)."""
+    env = gym.make(env_id)
+    episodes = collect_episodes(env, expert, n_episodes=20, seed=0, progress=False)
+    demos = Demonstrations(episodes, env.observation_space, env.action_space, env_id=env_id)
+    path = save_npz(tmp_path / "demos.npz", demos)
+    config = make_config(
+        {"algo": "bc", "env": env_id, "demos": str(path), "runs_dir": str(tmp_path / "runs")}
+    )
+    result = json.loads((train_run(config) / "eval.json").read_text())
+    # No expert is known for these envs: the demonstrations' mean return is the reference.
+    assert result["reference"] == "demonstrations"
+    assert result["normalized_return"] >= 0.9, result
