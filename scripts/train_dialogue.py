@@ -24,7 +24,7 @@ simulated dialogues with ``lhyrl/Dialogue-v0``'s user and in self-play).
 The flags of the former script keep working where a key replaced them one for one
 (:data:`RENAMED`), as do its algorithm names ``rl`` (``dialogue-rl``) and ``adversarial``
 (``regs``) and ``--reward-weights EASE FLOW COHERENCE``. ``--threads N`` sets torch's
-threads.
+threads (a config key of every run).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ REWARD_TERMS = ("ease-of-answering", "information-flow", "semantic-coherence")
 
 
 def translate(argv: Sequence[str]) -> list[str]:
-    """``lhyrl`` arguments for this script's ``argv`` (``--threads`` taken out)."""
+    """``lhyrl`` arguments for this script's ``argv``."""
     args = list(argv)
     if "--resume" in args:
         return ["train", "--resume", args[args.index("--resume") + 1]]
@@ -62,9 +62,6 @@ def translate(argv: Sequence[str]) -> list[str]:
             for term, weight in zip(REWARD_TERMS, args[i + 1 : i + 4], strict=True):
                 out += [f"--{term}-weight", weight]
             i += 4
-            continue
-        if arg == "--threads":
-            i += 2
             continue
         out.append(RENAMED.get(arg, arg))
         if arg == "--algo" and i + 1 < len(args):
@@ -79,10 +76,6 @@ def translate(argv: Sequence[str]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``lhyrl train`` on ``lhyrl/Dialogue-v0``; returns its exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if "--threads" in args:
-        import torch
-
-        torch.set_num_threads(int(args[args.index("--threads") + 1]))
     from lhyrl.cli import main as lhyrl_main
 
     return lhyrl_main(translate(args))

@@ -64,6 +64,7 @@ def lhyrl_argv(argv: Sequence[str]) -> tuple[list[str], int]:
     if "--resume" not in given:
         out += [] if "--env" in given else ["--env", "lhyrl/TextGen-v0"]
         out += [] if "--algo" in given else ["--algo", "mle"]
+        out += ["--threads", str(known.threads)]
     return ["train", *out], known.threads
 
 

@@ -41,10 +41,15 @@ TRAIN_EXTRA: list[tuple[str, str]] = [
     (r"--env lhyrl/SeqGen-v0", "--epochs 2 --train-size 256 --test-size 128 --eval-episodes 64"),
     (r"--algo seqgan --env lhyrl/SeqGen", "--pretrain-discriminator-samples 256 --n-rollouts 2"),
     (r"--env lhyrl/TextGen-v0", "--epochs 2 --eval-episodes 64"),
-    (r"--algo seqgan --env lhyrl/TextGen", "--pretrain-generator-epochs 1 --n-rollouts 2"),
+    (
+        r"--algo seqgan --env lhyrl/TextGen",
+        "--pretrain-generator-epochs 1 --n-rollouts 2 --pretrain-discriminator-rounds 1 "
+        "--discriminator-samples 128",
+    ),
     (r"--env lhyrl/Dialogue-v0", "--max-pairs 16 --eval-episodes 4 --eval-envs 4"),
     (r"--algo regs --env lhyrl/Dialogue", "--pretrain-discriminator-steps 2"),
     (r"--env (?!lhyrl/(SeqGen|TextGen|Dialogue))", "--eval-episodes 2 --checkpoint-every 100"),
+    (r"--algo (gail|airl)", "--total-timesteps 256 --epochs 2"),
 ]
 """Flags appended to a ``lhyrl train`` line that matches (the last value of a flag wins)."""
 

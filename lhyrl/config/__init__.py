@@ -146,6 +146,10 @@ class RunConfig:
     """Seed of the trainer and of the env resets it makes."""
     device: str = "auto"
     """Torch device: auto, cpu, cuda, cuda:N or mps."""
+    threads: int = 1
+    """Torch threads of the run: 1 is fastest on CPU for SB3-sized MLPs and the small sequence
+    and chat models (two threads, with another process on the second core, made GAIL's
+    tanh 50x slower); kept in the config, as results match bit for bit only at one count."""
     runs_dir: str = "runs"
     """Where run directories are created."""
     eval_every: int = 0
@@ -168,7 +172,7 @@ class RunConfig:
     sections: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        check_at_least(self, ("eval_episodes", "checkpoint_every"), 1)
+        check_at_least(self, ("eval_episodes", "checkpoint_every", "threads"), 1)
         check_at_least(self, ("eval_every", "video_every", "samples_every"), 0)
 
     def __getattr__(self, name: str) -> Any:

@@ -170,7 +170,13 @@ def test_text_run_from_train_text_logs_decoded_sentences(tmp_path: Path) -> None
     spec.loader.exec_module(script)
     argv = ["--corpus", "english", "--epochs", "2", "--embedding-dim", "16", "--hidden-dim", "16"]
     argv += ["--max-length", "8", "--samples-every", "1", "--lr=0.01", "--logdir", str(tmp_path)]
-    assert script.lhyrl_argv(argv)[0][-6:] == ["--runs-dir", str(tmp_path), *SUFFIX]
+    assert script.lhyrl_argv(argv)[0][-8:] == [
+        "--runs-dir",
+        str(tmp_path),
+        *SUFFIX,
+        "--threads",
+        "1",
+    ]
     assert script.main(argv) == 0
     run_dir = only_run(tmp_path)
     for name in (*RUN_FILES, "vocab.json"):
