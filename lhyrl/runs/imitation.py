@@ -43,12 +43,29 @@ def make_vec(env_id: str, num_envs: int) -> gym.vector.VectorEnv[Any, Any, Any]:
 
 
 def reference_returns(env_id: str, *, episodes: int, seed: int) -> tuple[float, float]:
-    """Mean returns of the expert and of a uniformly random policy on the evaluation seeds."""
+    """Mean returns of the expert and of a uniformly random policy on the evaluation seeds.
+
+    Raises:
+        ValueError: If no expert is known for the env.
+    """
     env = make_vec(env_id, episodes)
-    expert = evaluate_policy(env, make_expert(env), n_episodes=episodes, seed=seed).mean_return
+    make_expert(env)  # refuses an env without an expert
+    expert, random_return = _reference_returns(env, episodes=episodes, seed=seed)
+    assert expert is not None
+    return expert, random_return
+
+
+def _reference_returns(
+    env: gym.vector.VectorEnv[Any, Any, Any], *, episodes: int, seed: int
+) -> tuple[float | None, float]:
+    """The expert's mean return (None where no expert is known) and a random policy's."""
     rand = random_policy(env.single_action_space, seed=seed)
     random_return = evaluate_policy(env, rand, n_episodes=episodes, seed=seed).mean_return
-    return expert, random_return
+    try:
+        expert = make_expert(env)
+    except ValueError:  # no expert is known for this env
+        return None, random_return
+    return evaluate_policy(env, expert, n_episodes=episodes, seed=seed).mean_return, random_return
 
 
 def load_demos(
@@ -122,22 +139,13 @@ class _Evaluator:
         self.episodes = episodes
         self.seed = seed
         self.env = make_vec(env_id, episodes)
-        rand = random_policy(self.env.single_action_space, seed=seed)
-        self.random_return = evaluate_policy(
-            self.env, rand, n_episodes=episodes, seed=seed
-        ).mean_return
-        self.expert_return: float | None
-        try:
-            expert = make_expert(self.env)
-        except ValueError:  # no expert is known for this env
-            self.expert_return, self.reference = demo_return, "demonstrations"
-            if demo_return is None:
-                self.reference = "none"
-        else:
-            self.expert_return = evaluate_policy(
-                self.env, expert, n_episodes=episodes, seed=seed
-            ).mean_return
-            self.reference = "expert"
+        self.expert_return, self.random_return = _reference_returns(
+            self.env, episodes=episodes, seed=seed
+        )
+        self.reference = "expert"
+        if self.expert_return is None:
+            self.expert_return = demo_return
+            self.reference = "none" if demo_return is None else "demonstrations"
 
     def __call__(self, policy: Any) -> Evaluation:
         result = evaluate_policy(

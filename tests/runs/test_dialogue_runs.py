@@ -15,16 +15,13 @@ import csv
 import importlib.util
 import io
 import json
-import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
+from runs_helpers import killed_after_first_checkpoint, only_run
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from lhyrl.agents.dialogue import AdversarialDialogue, DialogueMLE, DialogueMMI, DialoguePG
@@ -92,11 +89,6 @@ def train(runs: Path, *args: str) -> Path:
     """``lhyrl train`` in this process; the run directory it made under ``runs``."""
     assert lhyrl_main(["train", *SMALL, *args, "--runs-dir", str(runs)]) == 0
     return only_run(runs)
-
-
-def only_run(runs: Path) -> Path:
-    (run_dir,) = list(runs.iterdir())
-    return run_dir
 
 
 def refused(capsys: pytest.CaptureFixture[str], *args: str) -> str:
@@ -267,25 +259,8 @@ def test_a_run_killed_in_its_second_unit_resumes_exactly(
 def test_mle_killed_by_sigkill_resumes_bit_identical(tmp_path: Path) -> None:
     args = [*SMALL, *ALGOS["mle"], "--epochs", "100", "--checkpoint-every", "5"]
     args += ["--eval-every", "0", "--samples-every", "0"]
-    killed_runs = tmp_path / "killed"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lhyrl.cli", "train", *args, "--runs-dir", str(killed_runs)],
-        cwd=ROOT,
-        env={**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"},  # as this process
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    try:
-        while not list(killed_runs.glob("*/checkpoints/checkpoint.pt")):
-            assert proc.poll() is None, "the run ended before its first checkpoint"
-            assert time.monotonic() < deadline, "no checkpoint within 120 s"
-            time.sleep(0.005)
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.wait()
-    killed = only_run(killed_runs)
-    assert not (killed / "eval.json").exists(), "killed too late: the run had finished"
+    # OMP_NUM_THREADS=1: the same torch threads as this process, for bit-identical results.
+    killed = killed_after_first_checkpoint(args, tmp_path / "killed", {"OMP_NUM_THREADS": "1"})
     assert lhyrl_main(["train", "--resume", str(killed)]) == 0
     straight = train(tmp_path / "straight", *args)
     assert same_weights(killed, straight)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from runs_helpers import killed_after_first_checkpoint, only_run
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from lhyrl.config import make_config
@@ -38,11 +38,6 @@ def lhyrl(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     if check and out.returncode != 0:
         raise AssertionError(f"{args} failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
     return out
-
-
-def only_run(runs: Path) -> Path:
-    (run_dir,) = list(runs.iterdir())
-    return run_dir
 
 
 def progress_rows(run_dir: Path) -> list[dict[str, str]]:
@@ -78,31 +73,6 @@ def gridworld(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _killed_after_first_checkpoint(args: list[str], runs: Path) -> Path:
-    """Start ``lhyrl train``, SIGKILL it once its first checkpoint is on disk; the run folder."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lhyrl.cli", "train", *args, "--runs-dir", str(runs)],
-        cwd=ROOT,
-        env=ENV,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline:
-            found = list(runs.glob("*/checkpoints/checkpoint.pt"))
-            if found:
-                break
-            assert proc.poll() is None, "the run ended before its first checkpoint"
-            time.sleep(0.005)
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.wait()
-    run_dir = only_run(runs)
-    assert not (run_dir / "eval.json").exists(), "killed too late: the run had finished"
-    return run_dir
-
-
 def test_bc_killed_mid_training_resumes_bit_identical(cartpole: Path, tmp_path: Path) -> None:
     args = ["--algo", "bc", "--env", "CartPole-v1", "--demos", str(cartpole), "--epochs", "150"]
     args += [
@@ -115,7 +85,7 @@ def test_bc_killed_mid_training_resumes_bit_identical(cartpole: Path, tmp_path: 
         "--checkpoint-every",
         "10",
     ]
-    killed = _killed_after_first_checkpoint(args, tmp_path / "killed")
+    killed = killed_after_first_checkpoint(args, tmp_path / "killed")
     rows_before = progress_rows(killed) if (killed / "progress.csv").exists() else []
     lhyrl("train", "--resume", str(killed))
     straight = tmp_path / "straight"
@@ -136,7 +106,7 @@ def test_maxent_irl_trains_from_the_command_line_and_resumes_bit_identical(
 ) -> None:
     args = ["--algo", "maxent-irl", "--env", "lhyrl/GridWorld-v0", "--demos", str(gridworld)]
     args += ["--iterations", "300", "--eval-episodes", "10", "--checkpoint-every", "5"]
-    killed = _killed_after_first_checkpoint(args, tmp_path / "killed")
+    killed = killed_after_first_checkpoint(args, tmp_path / "killed")
     lhyrl("train", "--resume", str(killed))
     straight = tmp_path / "straight"
     lhyrl("train", *args, "--runs-dir", str(straight))
