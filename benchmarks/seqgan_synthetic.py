@@ -53,7 +53,14 @@ PAPER = {
     "PG-BLEU": 8.946,
     "SeqGAN": 8.736,
 }
-ROWS = ("MLE", "Scheduled Sampling", "PG-BLEU", "SeqGAN")
+ALGO = {
+    "MLE": "mle",
+    "Scheduled Sampling": "scheduled-sampling",
+    "PG-BLEU": "pg-bleu",
+    "SeqGAN": "seqgan",
+}
+"""Each trained row's ``--algo``."""
+ROWS = tuple(ALGO)
 SAVED_SAMPLES = 2048
 
 
@@ -120,69 +127,56 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def given(**values: Any) -> dict[str, Any]:
-    """The keys whose value was given (not None)."""
-    return {k: v for k, v in values.items() if v is not None}
+FLAG_KEYS: dict[str, dict[str, str]] = {
+    "all": {
+        "oracle": "oracle",
+        "train_size": "train_size",
+        "test_size": "test_size",
+        "eval_samples": "eval_episodes",
+        "eval_every": "eval_every",
+        "checkpoint_every": "checkpoint_every",
+    },
+    "MLE": {
+        "mle_epochs": "epochs",
+        "mle_lr": "learning_rate",
+        "mle_decay_epochs": "decay_epochs",
+        "mle_decay_factor": "decay_factor",
+    },
+    "Scheduled Sampling": {
+        "ss_epochs": "epochs",
+        "ss_max_prob": "sampling_max_probability",
+        "ss_lr": "learning_rate",
+        "ss_continue_optimizer": "init_optimizer",
+    },
+    "PG-BLEU": {"pg_epochs": "epochs", "pg_lr": "learning_rate"},
+    "SeqGAN": {
+        "adv_epochs": "epochs",
+        "rollouts": "n_rollouts",
+        "disc_pretrain_rounds": "pretrain_discriminator_rounds",
+        "train_size": "pretrain_discriminator_samples",
+        "disc_rounds": "discriminator_rounds",
+        "disc_epochs": "discriminator_epochs",
+        "disc_samples": "discriminator_samples",
+        "adv_lr": "adversarial_learning_rate",
+    },
+}
+"""The benchmark's flags (``args`` attributes) → config keys: for every row, and per row."""
 
 
 def row_values(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     """Each row's config keys beyond its preset: the flags given."""
-    common = {
-        "env": ENV,
-        "seed": args.seed,
-        "runs_dir": args.logdir,
-        **given(
-            oracle=args.oracle,
-            train_size=args.train_size,
-            test_size=args.test_size,
-            eval_episodes=args.eval_samples,
-            eval_every=args.eval_every,
-            checkpoint_every=args.checkpoint_every,
-        ),
-    }
-    ramp = None if args.ss_epochs is None else max(1, args.ss_epochs - 1)
-    return {
-        "MLE": {
-            **common,
-            "algo": "mle",
-            **given(
-                epochs=args.mle_epochs,
-                learning_rate=args.mle_lr,
-                decay_epochs=args.mle_decay_epochs,
-                decay_factor=args.mle_decay_factor,
-            ),
-        },
-        "Scheduled Sampling": {
-            **common,
-            "algo": "scheduled-sampling",
-            **given(
-                epochs=args.ss_epochs,
-                sampling_ramp_epochs=ramp,
-                sampling_max_probability=args.ss_max_prob,
-                learning_rate=args.ss_lr,
-                init_optimizer=args.ss_continue_optimizer,
-            ),
-        },
-        "PG-BLEU": {
-            **common,
-            "algo": "pg-bleu",
-            **given(epochs=args.pg_epochs, learning_rate=args.pg_lr),
-        },
-        "SeqGAN": {
-            **common,
-            "algo": "seqgan",
-            **given(
-                epochs=args.adv_epochs,
-                n_rollouts=args.rollouts,
-                pretrain_discriminator_rounds=args.disc_pretrain_rounds,
-                pretrain_discriminator_samples=args.train_size,
-                discriminator_rounds=args.disc_rounds,
-                discriminator_epochs=args.disc_epochs,
-                discriminator_samples=args.disc_samples,
-                adversarial_learning_rate=args.adv_lr,
-            ),
-        },
-    }
+
+    def given(row: str) -> dict[str, Any]:
+        pairs = ((key, getattr(args, flag)) for flag, key in FLAG_KEYS[row].items())
+        return {key: value for key, value in pairs if value is not None}
+
+    rows = {}
+    for row, algo in ALGO.items():
+        rows[row] = {"env": ENV, "seed": args.seed, "runs_dir": args.logdir, "algo": algo}
+        rows[row].update(given("all"), **given(row))
+    if args.ss_epochs is not None:  # the ramp: all of the epochs
+        rows["Scheduled Sampling"]["sampling_ramp_epochs"] = max(1, args.ss_epochs - 1)
+    return rows
 
 
 def run(config: RunConfig, reuse: bool) -> Path:

@@ -80,7 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train an agent; writes a run directory")
     train.add_argument("--config", help="YAML file of config keys (flags override it)")
-    train.add_argument("--resume", metavar="RUN_DIR", help="finish an interrupted run")
+    train.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        help="finish an interrupted run; with its budget flag (e.g. --epochs N), train on to N",
+    )
     train.add_argument(
         "--show-config", action="store_true", help="print the resolved config as YAML and exit"
     )
@@ -113,6 +117,27 @@ def _train_config(args: argparse.Namespace) -> RunConfig:
     keys = all_keys()
     values.update({k: v for k, v in vars(args).items() if k in keys and v is not None})
     return make_config(values)
+
+
+def _resume_budget(args: argparse.Namespace) -> int | None:
+    """The budget a ``--resume`` extends the run to; other config flags are refused.
+
+    Raises:
+        ValueError: If a flag other than the run's budget key (or ``--config``) is given.
+    """
+    from lhyrl import runs
+    from lhyrl.config import all_keys
+
+    budget = runs.open_run(args.resume)[1].spec.budget
+    given = sorted(k for k, v in vars(args).items() if k in all_keys() and v is not None)
+    others = [k for k in given if k != budget]
+    if others or args.config:
+        flags = ", ".join(f"--{k.replace('_', '-')}" for k in others) or "--config"
+        raise ValueError(
+            f"--resume continues the run with its own config.yaml; it takes only a larger "
+            f"budget (--{budget.replace('_', '-')} N), got {flags}"
+        )
+    return getattr(args, budget, None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -149,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(runs.preset_text(config), end="")
                 return 0
             if args.resume:
-                run_dir = runs.train_run(resume=args.resume)
+                run_dir = runs.train_run(resume=args.resume, total=_resume_budget(args))
             else:
                 run_dir = runs.train_run(_train_config(args))
             print(json.dumps(json.loads((run_dir / runs.EVAL_FILE).read_text()), indent=2))

@@ -246,7 +246,8 @@ class BC(ImitationAgent):
         Args:
             n_epochs: Passes over the data. Exactly one of ``n_epochs``/``n_batches``.
             n_batches: Gradient steps, running through as many epochs as needed.
-            log_every: Log means of ``train/*`` over every this many gradient steps.
+            log_every: Log means of ``train/*`` over windows of this many gradient steps,
+                counted over the run (a resumed run logs at the same steps).
             checkpoint_dir: If given, checkpoints go there every ``checkpoint_every`` epochs
                 and at the end.
             checkpoint_every: Epochs between checkpoints.
@@ -300,7 +301,8 @@ class BC(ImitationAgent):
                     self._perm = None
                     if checkpoint_dir is not None and progress["epoch"] % checkpoint_every == 0:
                         self.save_checkpoint(checkpoint_dir)
-                if n_summed == log_every or progress["batch"] == total:
+                # Windows aligned on the run's batch count, so a resumed run logs the same rows.
+                if progress["batch"] % log_every == 0 or progress["batch"] == total:
                     self._log(
                         sums, n_summed, progress["epoch"] + progress["pos"] / batches_per_epoch
                     )

@@ -17,19 +17,22 @@ from __future__ import annotations
 import importlib
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 import torch
 import yaml
+from stable_baselines3.common.logger import Logger
 
 from lhyrl.agents.trainer import CHECKPOINT_FILE, read_checkpoint
-from lhyrl.config import RunConfig, preset_file, write_yaml
+from lhyrl.config import RunConfig, make_config, preset_file, write_yaml
 from lhyrl.runs.common import (
     CHECKPOINTS,
     CONFIG_FILE,
     EVAL_FILE,
     MODEL_FILE,
+    Built,
     Evaluation,
     ProgressBar,
     chain,
@@ -73,7 +76,11 @@ def family_module(config: RunConfig) -> ModuleType:
 
 
 def train_run(
-    config: RunConfig | None = None, *, resume: str | os.PathLike[str] | None = None
+    config: RunConfig | None = None,
+    *,
+    resume: str | os.PathLike[str] | None = None,
+    total: int | None = None,
+    on_evaluation: Callable[[int, Evaluation], object] | None = None,
 ) -> Path:
     """Train as ``config`` says, or finish the interrupted run in the folder ``resume``.
 
@@ -81,13 +88,29 @@ def train_run(
     run's folder and checkpoint. A failed check leaves no folder (new run) or an unchanged
     one (resume).
 
+    Args:
+        config: A new run's config.
+        resume: A run directory to continue from its last checkpoint.
+        total: With ``resume``, a larger budget for the run (the value of its algorithm's
+            budget key, e.g. ``epochs``): a finished run trains on to it, as SB3's
+            ``learn(reset_num_timesteps=False)`` does; ``config.yaml`` records it.
+        on_evaluation: Called as ``on_evaluation(step, evaluation)`` after each periodic
+            evaluation (``eval_every``), e.g. to report it to a tuner; an exception it raises
+            (a pruned trial) ends the run there, leaving its last checkpoint.
+
     Returns:
         The run directory.
+
+    Raises:
+        ValueError: If ``total`` comes without ``resume`` or is below the run's budget.
     """
     if resume is not None:
         run_dir, config = open_run(resume)
+        config = _extended(config, total)
     elif config is None:
         raise ValueError("give a config or a run directory to resume")
+    elif total is not None:
+        raise ValueError("total extends a resumed run; a new run takes its budget from config")
     torch.set_num_threads(config.threads)
     # Subnormal floats (AIRL's reward net on MujocoCar-v0 made them) slow CPU math by 20x or more:
     # flushed to zero, an AIRL round there took 4.6 s instead of 90 s.
@@ -98,6 +121,8 @@ def train_run(
     resuming = resume is not None and (checkpoints / CHECKPOINT_FILE).is_file()
     if resuming:
         read_checkpoint(checkpoints)  # refuses a truncated or foreign file before any write
+    if resume is not None and total is not None:
+        write_yaml(run_dir / CONFIG_FILE, config.to_dict())
     if resume is None:
         run_dir = new_run_dir(config)
         write_yaml(run_dir / CONFIG_FILE, config.to_dict())
@@ -116,7 +141,7 @@ def train_run(
         callback = chain(
             every_units(
                 config.eval_every,
-                lambda step: record_evaluation(logger, built.evaluate(), step),
+                lambda step: _periodic_evaluation(logger, built, step, on_evaluation),
                 start=done,
             ),
             every_units(config.video_every, lambda step: film(logger, built, step), start=done),
@@ -161,6 +186,31 @@ def train_run(
         built.close()
         logger.close()
     return run_dir
+
+
+def _periodic_evaluation(
+    logger: Logger,
+    built: Built,
+    step: int,
+    on_evaluation: Callable[[int, Evaluation], object] | None,
+) -> None:
+    evaluation = built.evaluate()
+    record_evaluation(logger, evaluation, step)
+    if on_evaluation is not None:
+        on_evaluation(step, evaluation)
+
+
+def _extended(config: RunConfig, total: int | None) -> RunConfig:
+    """``config`` with its budget raised to ``total`` (``None``: unchanged)."""
+    if total is None or int(total) == config.total:
+        return config
+    budget = config.spec.budget
+    if int(total) < config.total:
+        raise ValueError(
+            f"a resume can only extend the run: it was configured for {config.total} "
+            f"{config.spec.unit} ({budget}: {config.total}), got {budget}: {total}"
+        )
+    return make_config({**config.to_dict(), budget: int(total)}, use_preset=False)
 
 
 def evaluate_run(

@@ -18,10 +18,9 @@ paper's rows start from the MLE generator.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -254,8 +253,8 @@ def load_init(config: RunConfig, task: SequenceTask) -> SequenceTrainer:
     ours = _generator_config(config, task)
     if trainer.generator_config != ours:
         raise ConfigError(
-            f"init: {path}'s generator is {dataclasses.asdict(trainer.generator_config)}, this "
-            f"run's is {dataclasses.asdict(ours)}"
+            f"init: {path}'s generator is {asdict(trainer.generator_config)}, this "
+            f"run's is {asdict(ours)}"
         )
     run_dir = path.parent
     if (run_dir / CONFIG_FILE).is_file():
@@ -319,8 +318,7 @@ def make_trainer(config: RunConfig, task: SequenceTask, logger: Logger) -> Seque
         "log_text_every": 0,
     }
     if config.algo == "mle":
-        decay = config.sequence_mle
-        return MLE(decay_epochs=decay.decay_epochs, decay_factor=decay.decay_factor, **common)
+        return MLE(**asdict(config.sequence_mle), **common)
     if config.algo == "scheduled-sampling":
         ss = config.scheduled_sampling
         schedule = SamplingSchedule(
@@ -330,23 +328,11 @@ def make_trainer(config: RunConfig, task: SequenceTask, logger: Logger) -> Seque
         )
         return ScheduledSampling(schedule=schedule, **common)
     if config.algo == "pg-bleu":
-        pg = config.pg_bleu
-        return PGBLEU(bleu_order=pg.bleu_order, generator_steps=pg.generator_steps, **common)
-    gan = config.seqgan
+        return PGBLEU(**asdict(config.pg_bleu), **common)
+    # The section's fields are SeqGAN's keyword arguments, named alike.
     return SeqGAN(
         discriminator_config=_discriminator_config(task.vocab_size, task.seq_len),
-        n_rollouts=gan.n_rollouts,
-        rollout_delay=gan.rollout_delay,
-        generator_steps=gan.generator_steps,
-        adversarial_learning_rate=gan.adversarial_learning_rate,
-        discriminator_learning_rate=gan.discriminator_learning_rate,
-        discriminator_batch_size=gan.discriminator_batch_size,
-        discriminator_rounds=gan.discriminator_rounds,
-        discriminator_epochs=gan.discriminator_epochs,
-        discriminator_samples=gan.discriminator_samples,
-        pretrain_discriminator_samples=gan.pretrain_discriminator_samples,
-        pretrain_generator_epochs=gan.pretrain_generator_epochs,
-        pretrain_discriminator_rounds=gan.pretrain_discriminator_rounds,
+        **asdict(config.seqgan),
         **common,
     )
 

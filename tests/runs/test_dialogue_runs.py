@@ -171,6 +171,8 @@ def test_each_algorithm_trains_from_lhyrl_train_and_writes_every_run_file(
     assert TRAIN_KEYS[algo] | {"eval/nll", "eval/distinct_2", "eval/bleu"} <= scalars
     assert (algo != "mle") == ("eval/dialogue_length" in scalars)
     assert {"samples/text/text_summary", "config/text_summary"} <= tensors
+    # Samples on the run's one schedule: no trainer logs its own under learn.
+    assert {t for t in tensors if t.startswith("samples/")} == {"samples/text/text_summary"}
     assert [e.step for e in events.Scalars("eval/nll")] == [1, 2, 2]  # periodic, then final
     assert units(run_dir, algo) == [1, 2]
 

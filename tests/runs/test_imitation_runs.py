@@ -151,6 +151,39 @@ def test_resume_of_a_truncated_checkpoint_changes_nothing(cartpole: Path, tmp_pa
     assert after == before
 
 
+def test_resume_with_a_larger_budget_trains_a_finished_run_on(
+    cartpole: Path, tmp_path: Path
+) -> None:
+    args = ["--algo", "bc", "--env", "CartPole-v1", "--demos", str(cartpole)]
+    args += ["--batch-size", "64", "--net-arch", "16", "--eval-episodes", "2"]
+    lhyrl("train", *args, "--epochs", "20", "--runs-dir", str(tmp_path / "extended"))
+    extended = only_run(tmp_path / "extended")
+    before = {p: p.read_bytes() for p in extended.rglob("*") if p.is_file()}
+    for flags, message in (
+        (["--epochs", "10"], "can only extend the run: it was configured for 20 epochs"),
+        (
+            ["--epochs", "40", "--learning-rate", "0.1"],
+            "it takes only a larger budget (--epochs N), got --learning-rate",
+        ),
+    ):
+        out = lhyrl("train", "--resume", str(extended), *flags, check=False)
+        assert out.returncode == 2 and message in out.stderr, out.stderr
+    assert {p: p.read_bytes() for p in extended.rglob("*") if p.is_file()} == before
+    lhyrl("train", "--resume", str(extended), "--epochs", "40")
+    lhyrl("train", *args, "--epochs", "40", "--runs-dir", str(tmp_path / "straight"))
+    straight = only_run(tmp_path / "straight")
+    assert same_weights(extended, straight)  # as if it had been a 40-epoch run all along
+    assert "epochs: 40" in (extended / "config.yaml").read_text()
+
+    def epochs(run_dir: Path) -> list[float]:
+        return [float(r["train/epoch"]) for r in progress_rows(run_dir) if r.get("train/epoch")]
+
+    # One continuous progress.csv: the straight run's rows, and the first run's final row.
+    assert epochs(extended) == sorted(epochs(extended)) and epochs(extended)[-1] == 40
+    assert set(epochs(straight)) <= set(epochs(extended))
+    assert json.loads((extended / "eval.json").read_text())["learn_progress"] == 40
+
+
 @pytest.mark.parametrize("command", [("train", "--resume"), ("eval",)])
 def test_a_missing_run_is_named(command: tuple[str, ...], tmp_path: Path) -> None:
     out = lhyrl(*command, str(tmp_path / "nowhere"), check=False)

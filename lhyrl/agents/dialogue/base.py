@@ -228,12 +228,20 @@ class DialogueTrainer(Trainer):
         self._learn_eval_every = int(eval_every)
 
     def _learn_schedule(self, checkpoints: Checkpoints) -> dict[str, Any]:
-        """The keyword arguments of validation and checkpoints that ``train`` takes."""
-        return {
+        """The keyword arguments of validation and checkpoints that ``train`` takes.
+
+        An iteration-counting ``train`` logs no text samples of its own under :meth:`learn`
+        (``sample_every=0``): what a learn shows is its callback's choice, as the run layer's
+        ``samples_every`` is, so every algorithm logs samples on one schedule.
+        """
+        schedule: dict[str, Any] = {
             "validation": self._learn_validation,
             "eval_every": self._learn_eval_every,
             **checkpoints,
         }
+        if self.learn_unit == "iterations":
+            schedule["sample_every"] = 0
+        return schedule
 
     def _learn_pairs(self) -> tuple[Tensor, Tensor]:
         if self._learn_train is None:
