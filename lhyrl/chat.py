@@ -1,4 +1,8 @@
-"""Talk to a trained chat model in the terminal: ``lhyrl chat RUN_DIR`` (or ``scripts/chat.py``).
+"""Talk to a chat model in the terminal: ``lhyrl chat [RUN_DIR]`` (or ``scripts/chat.py``).
+
+With no model named, the shipped English model answers (``--language chinese``: the Chinese
+one). Lines read from a pipe or file are echoed after the prompt, so transcripts read
+``you> hi`` / ``bot> ...``.
 
 The loop prompts ``you> ``, replies ``bot> ...``, and keeps the conversation's last turns as
 the model's context (as many as the model was trained with, or ``--history-turns``). Empty
@@ -77,7 +81,19 @@ def _read_line(input_stream: TextIO, output_stream: TextIO) -> str | None:
     """
     _write(output_stream, PROMPT)
     line = input_stream.readline()
-    return None if line == "" else line.rstrip("\r\n")
+    if line == "":
+        return None
+    line = line.rstrip("\r\n")
+    if not _is_terminal(input_stream):  # a pipe or file: show the line, as a terminal would
+        _write(output_stream, f"{line}\n")
+    return line
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def chat(
@@ -155,7 +171,22 @@ def chat(
 
 def add_chat_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments of ``lhyrl chat`` and ``scripts/chat.py``."""
-    parser.add_argument("run_dir", help="a run directory (holding model.pt) or a chat-model file")
+    parser.add_argument(
+        "run_dir",
+        nargs="?",
+        default=None,
+        help="a run directory (holding model.pt) or a chat-model file (default: the shipped "
+        "model of --language)",
+    )
+    parser.add_argument(
+        "--model", default=None, help="a chat-model file or run directory (same as RUN_DIR)"
+    )
+    parser.add_argument(
+        "--language",
+        choices=["english", "chinese"],
+        default="english",
+        help="the shipped model to talk to when no model is given",
+    )
     parser.add_argument(
         "--decoding", choices=["greedy", "beam", "sample"], default="beam", help="reply decoding"
     )
@@ -172,12 +203,27 @@ def run_chat(
     input_stream: TextIO | None = None,
     output_stream: TextIO | None = None,
 ) -> int:
-    """Load ``args.run_dir``'s model and chat on the terminal; returns the exit status (0)."""
-    model = load_chat_model(args.run_dir)
+    """Load the model the arguments name and chat on the terminal; returns the exit status (0).
+
+    ``args.run_dir`` or ``args.model`` names a run directory or chat-model file; with neither,
+    the shipped model of ``args.language`` (English or Chinese) answers.
+    """
+    if args.run_dir is not None and args.model is not None and args.run_dir != args.model:
+        raise ValueError(f"give the model once: RUN_DIR {args.run_dir} or --model {args.model}")
+    source = args.run_dir if args.run_dir is not None else args.model
+    if source is None:
+        from lhyrl.envs.dialogue.user import load_chat_model as load_shipped_model
+        from lhyrl.envs.dialogue.user import shipped_model_file
+
+        model = load_shipped_model(None, "forward", args.language)
+        file = shipped_model_file("forward", args.language).name
+        source = f"the shipped {args.language} model ({file})"
+    else:
+        model = load_chat_model(source)
     output = output_stream or sys.stdout
     _write(
         output,
-        f"chatting with {args.run_dir} ({model.language}, {len(model.vocabulary)} tokens, "
+        f"chatting with {source} ({model.language}, {len(model.vocabulary)} tokens, "
         f"{args.decoding} decoding)\n({HELP})\n",
     )
     chat(

@@ -76,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         help="DART noise on executed actions (labels stay clean)",
     )
+    demos.add_argument(
+        "--expert",
+        default=None,
+        help="the expert to record: an SB3 model .zip, an lhyrl agent file or run directory, "
+        "or module:callable (default: the env's shipped expert)",
+    )
     demos.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
 
     train = commands.add_parser("train", help="train an agent; writes a run directory")
@@ -157,6 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 out=args.out,
                 seed=args.seed,
                 disturbance=args.disturbance,
+                expert=args.expert,
                 overwrite=args.overwrite,
             )
             print(
@@ -190,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from lhyrl.chat import run_chat
 
             return run_chat(args)
-    except (ValueError, TypeError, FileNotFoundError, gym.error.Error) as err:
+    except (ValueError, TypeError, FileNotFoundError, FileExistsError, gym.error.Error) as err:
         if os.environ.get("LHYRL_DEBUG"):
             raise
         print(f"lhyrl {args.command}: error: {err}", file=sys.stderr)

@@ -41,7 +41,7 @@ from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
 from torch import Tensor
 
-from lhyrl.agents.base import ImitationAgent, record_eval
+from lhyrl.agents.base import DEFAULT_NET_ARCH, ImitationAgent, record_eval
 from lhyrl.agents.checkpoint import atomic_write, numpy_rng_from_tensor, numpy_rng_to_tensor
 from lhyrl.agents.trainer import CHECKPOINT_FILE, Checkpoints, Trainer
 from lhyrl.data import Demonstrations, Transitions
@@ -54,11 +54,29 @@ from lhyrl.nn.gan import (
 )
 from lhyrl.rewards.learned import RewardNet, RewardVecEnvWrapper, save_reward_net
 
-__all__ = ["CHECKPOINT_FILE", "DISC_LOSSES", "AdversarialTrainer", "ExpertTransitions"]
+__all__ = [
+    "CHECKPOINT_FILE",
+    "DISC_LOSSES",
+    "GENERATOR_DEFAULTS",
+    "AdversarialTrainer",
+    "ExpertTransitions",
+]
 
 DiscLoss = Literal["bce", "lsgan", "wgan"]
 DISC_LOSSES: tuple[str, ...] = ("bce", "lsgan", "wgan")
 """Discriminator losses of :mod:`lhyrl.nn.gan` the trainers accept."""
+
+
+GENERATOR_DEFAULTS: dict[str, Any] = {
+    "n_steps": 256,
+    "batch_size": 64,
+    "learning_rate": 3e-4,
+    "ent_coef": 0.0,
+    "gamma": 0.99,
+}
+"""The PPO generator's settings where ``gen_kwargs`` leaves them out: ``lhyrl train``'s
+defaults of ``gen_n_steps``, ``gen_batch_size``, ``gen_learning_rate``, ``gen_ent_coef`` and
+``gen_gamma`` (with 8 envs, a round is 2,048 env steps, as PPO's own 2,048-step rollout)."""
 
 
 class ExpertTransitions:
@@ -136,7 +154,9 @@ class AdversarialTrainer(Trainer):
             after seeding, so that its initial weights follow ``seed``).
         gen_algo: An SB3 algorithm built on ``venv`` (any algorithm; AIRL needs a policy with
             action log-probabilities). ``None`` builds a PPO with ``gen_kwargs``.
-        gen_kwargs: Keyword arguments of that PPO (``n_steps``, ``batch_size``, ...).
+        gen_kwargs: Keyword arguments of that PPO (``n_steps``, ``batch_size``, ...), over
+            :data:`GENERATOR_DEFAULTS` and a ``DEFAULT_NET_ARCH`` network (the defaults of
+            ``lhyrl train``'s ``gen_*`` and ``net_arch`` keys).
         gen_train_timesteps: Env steps of generator RL per round; ``None`` takes PPO's
             ``n_steps * n_envs`` (one rollout per round), or 2048 for other algorithms.
         warm_start: A trained BC agent or ``ActorCriticPolicy`` whose weights start the
@@ -249,8 +269,15 @@ class AdversarialTrainer(Trainer):
             )
             gen_venv = self.reward_normalizer
         if gen_algo is None:
-            kwargs = {"seed": self.seed, "device": "cpu", "verbose": 0, **(gen_kwargs or {})}
-            if warm_start is not None and "policy_kwargs" not in kwargs:
+            kwargs = {
+                "seed": self.seed,
+                "device": "cpu",
+                "verbose": 0,
+                **GENERATOR_DEFAULTS,
+                "policy_kwargs": {"net_arch": list(DEFAULT_NET_ARCH)},
+                **(gen_kwargs or {}),
+            }
+            if warm_start is not None and "policy_kwargs" not in (gen_kwargs or {}):
                 kwargs["policy_kwargs"] = _policy_kwargs_of(warm_start)
             gen_algo = PPO("MlpPolicy", gen_venv, **kwargs)
         elif gen_kwargs is not None:

@@ -77,6 +77,11 @@ def record_eval(logger: Logger, result: EvalResult) -> None:
         logger.record("eval/normalized_return", result.normalized_return)
 
 
+DEFAULT_NET_ARCH = (256, 256)
+"""Hidden layers of a new policy (and value) network when ``policy_kwargs`` names none: the
+default of ``lhyrl train`` too (the ``net_arch`` key), so Python and the CLI build one network."""
+
+
 class ImitationAgent(Trainer):
     """Base class of the imitation agents: owns the policy, RNGs, logger, save/load and resume.
 
@@ -126,7 +131,7 @@ class ImitationAgent(Trainer):
                 observation_space,
                 action_space,
                 lr_schedule=_ConstantSchedule(self.learning_rate),
-                **(policy_kwargs or {}),
+                **{"net_arch": list(DEFAULT_NET_ARCH), **(policy_kwargs or {})},
             )
         else:
             if policy_kwargs is not None:

@@ -116,8 +116,8 @@ class DAgger(ImitationAgent):
         beta_schedule: Callable[[int], float] | None = None,
         initial_demonstrations: Demonstrations | None = None,
         warm_start: bool = True,
-        episodes_per_round: int = 5,
-        bc_epochs: int = 4,
+        episodes_per_round: int = 2,
+        bc_epochs: int = 60,
         seed: int = 0,
         logger: Logger | None = None,
     ) -> None:

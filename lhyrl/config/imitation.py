@@ -21,6 +21,10 @@ class DemonstrationsConfig:
     """Demonstrations: a Minari dataset directory or an .npz file."""
     demo_episodes: int | None = None
     """Use only the first this many episodes of the demonstrations."""
+    expert: str | None = None
+    """Expert policy: a Stable-Baselines3 model .zip, an lhyrl agent file or run directory,
+    or module:callable (a batched policy). It labels DAgger's states and is the reference of
+    the normalized return (default: the env's shipped expert, else the demonstrations)."""
 
 
 @dataclass

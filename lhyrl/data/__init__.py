@@ -4,6 +4,7 @@ from lhyrl.data.dataset import (
     DatasetError,
     DatasetMismatchError,
     Demonstrations,
+    check_demonstrations_path,
     load_demonstrations,
     save_demonstrations,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "TokenizedPair",
     "Transitions",
     "as_policy_fn",
+    "check_demonstrations_path",
     "collect_episodes",
     "dialogue_pairs",
     "episode_returns",

@@ -275,9 +275,39 @@ def _is_registered(env_id: str) -> bool:
     return env_id in gym.envs.registry
 
 
+_OVERWRITE = "pass overwrite=True (lhyrl demos --overwrite) to replace it"
+
+
 def _check_path_free(path: Path, *, overwrite: bool) -> None:
     if (path.exists() or path.is_symlink()) and not overwrite:
-        raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it")
+        raise FileExistsError(f"{path} already exists; {_OVERWRITE}")
+
+
+def check_demonstrations_path(path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+    """Where demonstrations saved at ``path`` would go, refusing a taken place up front.
+
+    Call it before recording, so that a name already in use fails at once rather than after
+    every episode has been run. ``.npz`` paths are files (:func:`save_npz`); anything else a
+    Minari dataset directory (:func:`save_demonstrations`, which may append ``-v0``).
+
+    Raises:
+        FileExistsError: If the target (or, for a dataset, an unversioned ``path`` that would
+            shadow it) exists and ``overwrite`` is false.
+        ValueError: If ``path`` cannot name a Minari dataset.
+    """
+    given = Path(path).absolute()
+    if given.suffix == ".npz":
+        _check_path_free(given, overwrite=overwrite)
+        return given
+    target = _dataset_dir(given)
+    _check_path_free(target, overwrite=overwrite)
+    if given != target and (given.exists() or given.is_symlink()) and not overwrite:
+        raise FileExistsError(
+            f"{given} already exists; the dataset would go to {target}, but loading {given} "
+            f"would still read the old one; {_OVERWRITE}, or name a version such as "
+            f"{given.name}-v1"
+        )
+    return target
 
 
 def _replace_path(src: Path, dst: Path) -> None:
@@ -335,15 +365,8 @@ def save_demonstrations(
     given = Path(path).absolute()  # Minari mangles relative dataset roots
     if given.suffix == ".npz":
         raise ValueError(f"{given} ends in .npz; use save_npz to write an .npz file")
-    path = _dataset_dir(given)
+    path = check_demonstrations_path(given, overwrite=overwrite)
     shadowing = given if given != path and (given.exists() or given.is_symlink()) else None
-    _check_path_free(path, overwrite=overwrite)
-    if shadowing is not None and not overwrite:
-        raise FileExistsError(
-            f"{given} already exists; the dataset would go to {path}, but loading {given} would "
-            f"still read the old one; pass overwrite=True to replace it, or name a version "
-            f"such as {given.name}-v1"
-        )
     path.parent.mkdir(parents=True, exist_ok=True)
 
     buffers = [

@@ -22,6 +22,7 @@ from lhyrl.agents import AIRL, BC, GAIL, ConstantBeta, DAgger, LinearBetaSchedul
 from lhyrl.config import ConfigError, RunConfig
 from lhyrl.data import (
     Demonstrations,
+    check_demonstrations_path,
     collect_episodes,
     load_demonstrations,
     random_policy,
@@ -29,9 +30,9 @@ from lhyrl.data import (
     save_npz,
 )
 from lhyrl.envs.wrappers import AbsorbAfterTermination
-from lhyrl.experts import make_expert
 from lhyrl.metrics import EvalResult, evaluate_policy
 from lhyrl.runs.common import MODEL_FILE, Built, Evaluation
+from lhyrl.runs.experts import describe_expert, resolve_expert
 from lhyrl.runs.video import episode_frames, renders_frames
 
 __all__ = ["collect_demos", "evaluate_saved", "prepare", "reference_returns"]
@@ -42,30 +43,43 @@ def make_vec(env_id: str, num_envs: int) -> gym.vector.VectorEnv[Any, Any, Any]:
     return gym.make_vec(env_id, num_envs=num_envs)
 
 
-def reference_returns(env_id: str, *, episodes: int, seed: int) -> tuple[float, float]:
+def reference_returns(
+    env_id: str, *, episodes: int, seed: int, expert: str | None = None
+) -> tuple[float, float]:
     """Mean returns of the expert and of a uniformly random policy on the evaluation seeds.
 
+    Args:
+        env_id: The env.
+        episodes: Evaluation episodes.
+        seed: Seed of the first episode.
+        expert: An expert file (:func:`lhyrl.runs.experts.load_expert`); ``None``: the
+            env's shipped expert.
+
     Raises:
-        ValueError: If no expert is known for the env.
+        ValueError: If ``expert`` is ``None`` and no expert is known for the env.
     """
     env = make_vec(env_id, episodes)
-    make_expert(env)  # refuses an env without an expert
-    expert, random_return = _reference_returns(env, episodes=episodes, seed=seed)
-    assert expert is not None
-    return expert, random_return
+    resolve_expert(expert, env)  # refuses an env without an expert
+    expert_return, random_return = _reference_returns(
+        env, episodes=episodes, seed=seed, expert=expert
+    )
+    assert expert_return is not None
+    return expert_return, random_return
 
 
 def _reference_returns(
-    env: gym.vector.VectorEnv[Any, Any, Any], *, episodes: int, seed: int
+    env: gym.vector.VectorEnv[Any, Any, Any], *, episodes: int, seed: int, expert: str | None
 ) -> tuple[float | None, float]:
     """The expert's mean return (None where no expert is known) and a random policy's."""
     rand = random_policy(env.single_action_space, seed=seed)
     random_return = evaluate_policy(env, rand, n_episodes=episodes, seed=seed).mean_return
     try:
-        expert = make_expert(env)
-    except ValueError:  # no expert is known for this env
-        return None, random_return
-    return evaluate_policy(env, expert, n_episodes=episodes, seed=seed).mean_return, random_return
+        policy = resolve_expert(expert, env)
+    except ValueError:
+        if expert is not None:  # a file the user named must work
+            raise
+        return None, random_return  # no expert is known for this env
+    return evaluate_policy(env, policy, n_episodes=episodes, seed=seed).mean_return, random_return
 
 
 def load_demos(
@@ -101,19 +115,28 @@ def collect_demos(
     out: str | os.PathLike[str],
     seed: int = 0,
     disturbance: float = 0.0,
+    expert: str | None = None,
     overwrite: bool = False,
     progress: bool = True,
 ) -> Demonstrations:
-    """Record ``episodes`` episodes of the env's expert and save them at ``out``.
+    """Record ``episodes`` episodes of an expert and save them at ``out``.
 
     ``out`` ending in ``.npz`` writes a plain npz file; anything else a Minari dataset
-    directory. ``disturbance`` injects noise into the executed actions (DART) while the labels
-    stay the expert's; see :func:`lhyrl.data.collect_episodes`.
+    directory; a taken ``out`` is refused before anything is recorded. ``expert`` names an
+    expert file (:func:`lhyrl.runs.experts.load_expert`: an SB3 model zip, an lhyrl agent
+    file, ``module:callable``); ``None`` records the env's shipped expert. ``disturbance``
+    injects noise into the executed actions (DART) while the labels stay the expert's; see
+    :func:`lhyrl.data.collect_episodes`.
+
+    Raises:
+        FileExistsError: If ``out`` is taken and ``overwrite`` is false.
+        ValueError: If no expert is given and lhyrl knows none for the env.
     """
+    check_demonstrations_path(out, overwrite=overwrite)
     env = make_vec(env_id, min(episodes, 64))
-    expert = make_expert(env)
+    policy = resolve_expert(expert, env)
     recorded = collect_episodes(
-        env, expert, n_episodes=episodes, seed=seed, progress=progress, disturbance=disturbance
+        env, policy, n_episodes=episodes, seed=seed, progress=progress, disturbance=disturbance
     )
     demos = Demonstrations(
         episodes=recorded,
@@ -124,7 +147,8 @@ def collect_demos(
     if str(out).endswith(".npz"):
         save_npz(out, demos, overwrite=overwrite)
     else:
-        save_demonstrations(out, demos, algorithm_name="lhyrl scripted expert", overwrite=overwrite)
+        name = "lhyrl shipped expert" if expert is None else f"expert {expert}"
+        save_demonstrations(out, demos, algorithm_name=name, overwrite=overwrite)
     return demos
 
 
@@ -135,14 +159,22 @@ class _Evaluator:
     demonstrations' mean return; without either, only the raw return is reported.
     """
 
-    def __init__(self, env_id: str, *, episodes: int, seed: int, demo_return: float | None) -> None:
+    def __init__(
+        self,
+        env_id: str,
+        *,
+        episodes: int,
+        seed: int,
+        demo_return: float | None,
+        expert: str | None = None,
+    ) -> None:
         self.episodes = episodes
         self.seed = seed
         self.env = make_vec(env_id, episodes)
         self.expert_return, self.random_return = _reference_returns(
-            self.env, episodes=episodes, seed=seed
+            self.env, episodes=episodes, seed=seed, expert=expert
         )
-        self.reference = "expert"
+        self.reference = describe_expert(expert)
         if self.expert_return is None:
             self.expert_return = demo_return
             self.reference = "none" if demo_return is None else "demonstrations"
@@ -208,6 +240,7 @@ class PreparedImitation:
                         episodes=config.eval_episodes,
                         seed=config.eval_seed,
                         demo_return=demos.mean_return if demos else None,
+                        expert=config.demonstrations.expert,
                     )
                 )
             return evaluator[0](policy)
@@ -330,7 +363,7 @@ def _make_dagger(config: RunConfig, bc: BC, demos: Demonstrations | None, logger
     )
     return DAgger(
         env=env,
-        expert=make_expert(env),
+        expert=resolve_expert(config.demonstrations.expert, env),
         bc=bc,
         beta_schedule=beta,
         initial_demonstrations=demos,
@@ -412,4 +445,11 @@ def evaluate_saved(
     except (ValueError, FileNotFoundError):  # moved or deleted since training
         demos = None
     demo_return = demos.mean_return if demos else None
-    return _Evaluator(config.env, episodes=episodes, seed=seed, demo_return=demo_return)(policy)
+    evaluator = _Evaluator(
+        config.env,
+        episodes=episodes,
+        seed=seed,
+        demo_return=demo_return,
+        expert=config.demonstrations.expert,
+    )
+    return evaluator(policy)

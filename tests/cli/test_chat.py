@@ -223,3 +223,32 @@ def test_chat_sampling_is_seeded_and_bad_settings_are_refused(chinese_model: Pat
         _session(model, lines, decoding="nucleus")
     with pytest.raises(ValueError, match="history_turns must be at least 1"):
         _session(model, lines, history_turns=0)
+
+
+@pytest.mark.parametrize(
+    ("flags", "language", "line"),
+    [((), "english", "hi"), (("--language", "chinese"), "chinese", "你好")],
+)
+def test_chat_without_a_model_talks_to_the_shipped_one_and_echoes_piped_lines(
+    flags: tuple[str, ...], language: str, line: str
+) -> None:
+    from lhyrl.envs.dialogue.user import load_chat_model as load_shipped_model
+
+    out = subprocess.run(
+        [sys.executable, "-m", "lhyrl.cli", "chat", *flags, "--decoding", "greedy"],
+        input=f"{line}\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=ENV,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert f"chatting with the shipped {language} model ({language}_forward.pt)" in out.stdout
+    expected = load_shipped_model(None, "forward", language).reply([line], decoding="greedy")
+    assert f"you> {line}\nbot> {expected}\n" in out.stdout  # the piped line is shown
+
+
+def test_chat_takes_the_model_once(english_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert lhyrl_main(["chat", str(english_run), "--model", "other.pt"]) == 2
+    assert "give the model once" in capsys.readouterr().err
