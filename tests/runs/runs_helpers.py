@@ -16,6 +16,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def lhyrl(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run ``lhyrl *args`` in a subprocess from the repo root; with ``check`` it must pass."""
+    out = subprocess.run(
+        [sys.executable, "-m", "lhyrl.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+        timeout=300,
+    )
+    if check and out.returncode != 0:
+        raise AssertionError(f"{args} failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
+    return out
+
+
 def only_run(runs: Path) -> Path:
     """The one run directory inside ``runs``."""
     (run_dir,) = list(runs.iterdir())

@@ -8,8 +8,6 @@ training time.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -17,26 +15,13 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from runs_helpers import ROOT, only_run
+from runs_helpers import lhyrl, only_run
 from stable_baselines3 import PPO, SAC
 
 from lhyrl.data import load_demonstrations
 from lhyrl.runs.experts import load_expert
 
 CARTPOLE_GAINS = (0.01, 0.1, 1.0, 0.5)  # x, x_dot, theta, theta_dot
-
-
-def lhyrl(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    out = subprocess.run(
-        [sys.executable, "-m", "lhyrl.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
-    if check and out.returncode != 0:
-        raise AssertionError(f"{args} failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
-    return out
 
 
 @pytest.fixture(scope="module")

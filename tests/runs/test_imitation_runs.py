@@ -14,7 +14,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from runs_helpers import killed_after_first_checkpoint, only_run
+from runs_helpers import killed_after_first_checkpoint, lhyrl, only_run
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from lhyrl.config import make_config
@@ -24,20 +24,6 @@ from lhyrl.runs import collect_demos, train_run
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "MPLBACKEND": "Agg"}
 RUN_FILES = ("config.yaml", "progress.csv", "model.pt", "eval.json", "checkpoints/checkpoint.pt")
-
-
-def lhyrl(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    out = subprocess.run(
-        [sys.executable, "-m", "lhyrl.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=ENV,
-        timeout=300,
-    )
-    if check and out.returncode != 0:
-        raise AssertionError(f"{args} failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
-    return out
 
 
 def progress_rows(run_dir: Path) -> list[dict[str, str]]:
