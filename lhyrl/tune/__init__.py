@@ -5,3 +5,7 @@ reads search spaces, :mod:`lhyrl.tune.objective` scores a trial by training one 
 :mod:`lhyrl.tune.study` makes the storage, sampler and pruner and drives the workers, and
 :mod:`lhyrl.tune.report` writes the study folder's tables, plots and ``best.yaml``.
 """
+
+from lhyrl.tune.study import PRUNERS, SAMPLERS, TuneSettings, tune
+
+__all__ = ["PRUNERS", "SAMPLERS", "TuneSettings", "tune"]
