@@ -41,6 +41,8 @@ DB_FILE = "study.db"
 DEMO_EPISODES = 20
 """Expert episodes recorded into the study folder when an imitation study is given no demos."""
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+SCHEMA_ATTEMPTS = 5
+"""Tries to open a storage whose tables another worker may be creating."""
 PATH_KEYS = ("demos", "init", "user_model", "backward_model")
 """Config keys naming files: made absolute."""
 
@@ -188,22 +190,33 @@ def record_demos_if_needed(values: dict[str, Any], folder: Path) -> dict[str, An
 
 def make_storage(settings: TuneSettings) -> optuna.storages.RDBStorage:
     """The study's RDB storage, with heartbeats and the retry of a killed worker's trial."""
-    url = settings.storage_url
+    url = with_driver(settings.storage_url)
     if url.startswith("sqlite:///"):
         settings.folder.mkdir(parents=True, exist_ok=True)
         engine: dict[str, Any] = {"connect_args": {"timeout": 60}}
     else:
         engine = {"pool_pre_ping": True}
-    with quiet_optuna():
-        return optuna.storages.RDBStorage(
-            url,
-            engine_kwargs=engine,
-            heartbeat_interval=settings.heartbeat,
-            grace_period=2 * settings.heartbeat,
-            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
-                max_retry=2
-            ),
-        )
+    import sqlalchemy.exc
+
+    # Workers started together on an empty database race to create Optuna's tables: the
+    # losers' CREATE fails on the winner's tables, and a second look finds them made.
+    for attempt in range(SCHEMA_ATTEMPTS):
+        try:
+            with quiet_optuna():
+                return optuna.storages.RDBStorage(
+                    url,
+                    engine_kwargs=engine,
+                    heartbeat_interval=settings.heartbeat,
+                    grace_period=2 * settings.heartbeat,
+                    heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+                        max_retry=2
+                    ),
+                )
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+            if attempt == SCHEMA_ATTEMPTS - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def make_sampler(
@@ -267,6 +280,19 @@ def open_study(settings: TuneSettings, space: SearchSpace, worker: int = 0) -> o
         if key not in have:
             study.set_user_attr(key, wanted[key])
     return study
+
+
+def with_driver(url: str) -> str:
+    """``url`` with psycopg (3) as the driver of a bare ``postgresql://`` URL.
+
+    SQLAlchemy 2.0 reads a bare URL as psycopg2's, 2.1 as psycopg's; lhyrl installs psycopg.
+    """
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
 
 
 def masked(url: str) -> str:
