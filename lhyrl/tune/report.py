@@ -234,6 +234,11 @@ def write_plots(study: optuna.Study, folder: Path) -> tuple[list[str], dict[str,
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            # matplotlib's note on a parameter with one value in the plot ("identical low
+            # and high ylims") says nothing to a user
+            warnings.filterwarnings(
+                "ignore", message=".*identical low and high", category=UserWarning
+            )
             try:
                 figure = html_plot(study, **kwargs)
                 html = figure.to_html(include_plotlyjs="directory", full_html=True)
