@@ -359,7 +359,7 @@ def run_worker(
             and finished + counts[TrialState.RUNNING] >= budget
             and not counts[TrialState.WAITING]
         ):
-            time.sleep(min(settings.heartbeat, 5))  # others' last trials (or a dead one's)
+            time.sleep(1)  # others' last trials (or a dead one's)
             continue
         remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
         study.optimize(
