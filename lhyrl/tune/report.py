@@ -19,6 +19,8 @@ import csv
 import io
 import statistics
 import warnings
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -216,7 +218,7 @@ def write_plots(study: optuna.Study, folder: Path) -> tuple[list[str], dict[str,
         wanted["importance"] = False
         skipped["importance"] = "needs 2 complete trials and 2 searched parameters"
     evaluator = optuna.importance.PedAnovaImportanceEvaluator()
-    makers = {
+    makers: dict[str, tuple[Callable[..., Any], Callable[..., Any], dict[str, Any]]] = {
         "history": (vis.plot_optimization_history, vis_png.plot_optimization_history, {}),
         "importance": (
             vis.plot_param_importances,
@@ -250,9 +252,7 @@ def write_plots(study: optuna.Study, folder: Path) -> tuple[list[str], dict[str,
         png = axes.figure if hasattr(axes, "figure") else axes.flat[0].figure
         png.set_size_inches(8, 5)
         png.tight_layout()
-        atomic_write(
-            folder / f"{name}.png", lambda tmp, f=png: f.savefig(tmp, format="png", dpi=100)
-        )
+        atomic_write(folder / f"{name}.png", partial(png.savefig, format="png", dpi=100))
         plt.close(png)
         written += [f"plots/{name}.html", f"plots/{name}.png"]
     return written, skipped

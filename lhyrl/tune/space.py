@@ -254,7 +254,8 @@ def _param(name: str, spec: Any, source: str) -> Param:
                 raise ConfigError(f"{where}: choices must be numbers, strings or flat lists")
         return Param(name=name, type=kind, choices=tuple(choices))
     number = int if kind == "int" else (int, float)
-    low, high = spec.get("low"), spec.get("high")
+    low: Any = spec.get("low")
+    high: Any = spec.get("high")
     for key, value in (("low", low), ("high", high)):
         if not isinstance(value, number) or isinstance(value, bool):
             raise ConfigError(f"{where}: {key} must be {'an int' if kind == 'int' else 'a number'}")

@@ -256,7 +256,7 @@ def open_study(settings: TuneSettings, space: SearchSpace, worker: int = 0) -> o
         study_name=settings.name,
         sampler=make_sampler(settings, space, worker),
         pruner=make_pruner(settings),
-        direction=space.direction,
+        direction=optuna.study.StudyDirection[space.direction.upper()],
         load_if_exists=True,
     )
     wanted = {

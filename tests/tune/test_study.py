@@ -162,3 +162,43 @@ def test_cli_errors_name_what_is_wrong(
     assert main([*common, "--space", str(no_grid), "--sampler", "grid"]) == 2
     assert "give epochs a grid: list" in capsys.readouterr().err
     assert not (tmp_path / "s" / "trials").exists()  # nothing trained
+
+
+def test_the_wilcoxon_pruner_stops_a_trial_worse_on_every_seed(demos: Path, tmp_path: Path) -> None:
+    space = write_space(tmp_path / "space.yaml", LR_BATCH)
+    values = {**TINY, "demos": str(demos), "epochs": 3}
+    s = settings(tmp_path, demos, space, values=values, pruner="wilcoxon", n_trials=2, seeds=5)
+    study = open_study(s, open_space(s))
+    study.enqueue_trial({"learning_rate": 3e-2, "batch_size": 32})
+    study.enqueue_trial({"learning_rate": 1e-3 + 1e-9, "batch_size": 64})
+    tune(s)
+    good, bad = load(s).trials
+    assert good.state == optuna.trial.TrialState.COMPLETE and len(good.user_attrs["run_dirs"]) == 5
+    # Worse on each of 4 seeds (one-sided p = 1/16 < 0.1): pruned before the fifth.
+    worse = bad.user_attrs["seed_values"]
+    assert all(b < g for b, g in zip(worse, good.user_attrs["seed_values"][:4], strict=True))
+    assert bad.state == optuna.trial.TrialState.PRUNED and len(bad.user_attrs["run_dirs"]) == 4
+
+
+@pytest.mark.parametrize(("sampler", "pruner"), [("cmaes", "halving"), ("tpe", "median")])
+def test_the_other_samplers_and_pruners_run_a_study(
+    demos: Path, tmp_path: Path, sampler: str, pruner: str
+) -> None:
+    space = write_space(tmp_path / "space.yaml", LR_BATCH)
+    s = settings(tmp_path, demos, space, sampler=sampler, pruner=pruner, n_trials=3)
+    summary = tune(s)
+    states = {t.state for t in load(s).trials}
+    assert len(load(s).trials) == 3 and states <= {
+        optuna.trial.TrialState.COMPLETE,
+        optuna.trial.TrialState.PRUNED,
+    }
+    assert summary["trials"].get("complete", 0) >= 1
+
+
+def test_n_jobs_worker_processes_share_the_study_file(demos: Path, tmp_path: Path) -> None:
+    space = write_space(tmp_path / "space.yaml", LR_BATCH)
+    s = settings(tmp_path, demos, space, n_trials=4, n_jobs=2, sampler_seed=None)
+    summary = tune(s)
+    trials = load(s).trials
+    assert [t.number for t in trials] == [0, 1, 2, 3] and summary["trials"] == {"complete": 4}
+    assert len(list((tmp_path / "study" / "trials").iterdir())) == 4
