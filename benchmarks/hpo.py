@@ -223,6 +223,7 @@ def write_plot(studies: list[dict[str, Any]], path: Path, title: str, seeds: int
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for sampler in SAMPLERS:
@@ -231,6 +232,7 @@ def write_plot(studies: list[dict[str, Any]], path: Path, title: str, seeds: int
         mean, std = scores.mean(axis=0), scores.std(axis=0)
         ax.plot(x, mean, label=f"{sampler} (n={len(scores)} studies)")
         ax.fill_between(x, mean - std, mean + std, alpha=0.2)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trials")
     ax.set_ylabel(f"best normalized return so far (mean of {seeds} seeds)")
     ax.set_title(title)
@@ -279,7 +281,9 @@ def main() -> None:
         f"{len(args.study_seeds)} study seeds per sampler (mean ± std over them); each trial "
         f"scored by the mean expert-normalized return of {args.seeds} training seed(s) on "
         f"{args.eval_episodes} episodes; re-evaluated: the best trial retrained on "
-        f"{args.seeds} new seeds, scored on new episodes. TPE's first 10 trials are random "
+        f"{args.seeds} new seeds, scored on new episodes. Training is deterministic, so the grid "
+        "sampler's study seed only orders its points: after all 27 its best is the same in every "
+        "study. TPE's first 10 trials are random "
         "(Optuna's default start-up), drawn as the random sampler's of the same seed. "
         f"Plot: `{name}.png`.",
         "",
