@@ -326,7 +326,6 @@ def prepare(settings: TuneSettings) -> tuple[SearchSpace, dict[str, Any]]:
             "seeds no difference reaches p < 0.1 (the smallest one-sided p of n pairs is "
             "2^-n): use --seeds 4 or more for it to prune"
         )
-    settings.folder.mkdir(parents=True, exist_ok=True)
     return space, record_demos_if_needed(values, settings.folder)
 
 
