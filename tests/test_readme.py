@@ -59,7 +59,7 @@ TRAIN_EXTRA: list[tuple[str, str]] = [
 
 TUNE_EXTRA = (
     "--seeds 1 --pruner none --demo-episodes 2 --eval-episodes 2 --checkpoint-every 100 "
-    "--space tiny-space.yaml"
+    "--space tiny-space.yaml --no-reevaluate"
 )
 """Flags appended to a ``lhyrl tune`` line: one seed a trial, BC on 2 demonstrations, and a
 space of BC's keys with 1-2 epochs (the shipped spaces are checked in tests/tune)."""

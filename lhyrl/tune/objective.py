@@ -89,6 +89,8 @@ class Objective:
     pruner: str = "none"
     n_trials: int | None = None
     """The study's trial budget: a trial numbered past it (a race between workers) is refused."""
+    on_trial_start: Callable[[], None] | None = None
+    """Called first thing in each trial (the worker releases its budget lock there)."""
 
     def config(self, params: dict[str, Any], *, seed: int, runs_dir: Path) -> RunConfig:
         """The run config of one seed of a trial with ``params``."""
@@ -100,6 +102,8 @@ class Objective:
 
     def __call__(self, trial: optuna.Trial) -> float:
         """Train the trial's runs; their mean final metric (raises TrialPruned when pruned)."""
+        if self.on_trial_start is not None:
+            self.on_trial_start()
         self._check_budget(trial)
         params = self.space.suggest(trial)
         trial_dir = self.study_dir / "trials" / f"{trial.number:04d}"

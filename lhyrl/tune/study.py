@@ -13,7 +13,8 @@ no trial is lost. ``--storage postgresql://...`` lets workers on many machines s
 
 ``n_trials`` is the study's total of finished (complete or pruned) trials, whatever the number
 of workers and resumes: a worker starts a trial only while finished, running and queued trials
-are fewer, and waits for running ones (a killed worker's is retried) before it ends.
+are fewer, and waits for running ones (a killed worker's is retried) before it ends; the count
+and the trial's creation happen under a lock (:mod:`lhyrl.tune.lock`), one worker at a time.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import optuna
 from optuna.trial import TrialState
 
 from lhyrl.config import ConfigError, make_config
+from lhyrl.tune.lock import BudgetLock
 from lhyrl.tune.objective import Objective, SurplusTrialError, search_seeds
 from lhyrl.tune.space import SearchSpace, load_space
 
@@ -347,29 +349,36 @@ def run_worker(
         n_trials=budget,
     )
     deadline = None if settings.timeout is None else time.monotonic() + settings.timeout
-    while deadline is None or time.monotonic() < deadline:
-        optuna.storages.fail_stale_trials(study)  # a killed worker's trial: FAIL, queued again
-        counts = state_counts(study)
-        finished = counts[TrialState.COMPLETE] + counts[TrialState.PRUNED]
-        if budget is not None and finished >= budget:
-            break
-        if (
-            budget is not None
-            and finished + counts[TrialState.RUNNING] >= budget
-            and not counts[TrialState.WAITING]
-        ):
-            time.sleep(1)  # others' last trials (or a dead one's)
-            continue
-        remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-        study.optimize(
-            objective,
-            n_trials=1,
-            timeout=remaining,
-            catch=(SurplusTrialError,),
-            gc_after_trial=False,
-        )
-        if settings.sampler == "grid" and grid_done(study, space):
-            break
+    lock = BudgetLock(url=with_driver(settings.storage_url), study_name=settings.name)
+    objective.on_trial_start = lock.release  # the trial exists: the next worker may count
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            optuna.storages.fail_stale_trials(study)  # a killed worker's trial: FAIL, queued
+            with lock:
+                counts = state_counts(study)
+                finished = counts[TrialState.COMPLETE] + counts[TrialState.PRUNED]
+                if budget is not None and finished >= budget:
+                    break
+                if (
+                    budget is not None
+                    and finished + counts[TrialState.RUNNING] >= budget
+                    and not counts[TrialState.WAITING]
+                ):
+                    lock.release()
+                    time.sleep(1)  # others' last trials (or a dead one's)
+                    continue
+                remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+                study.optimize(
+                    objective,
+                    n_trials=1,
+                    timeout=remaining,
+                    catch=(SurplusTrialError,),
+                    gc_after_trial=False,
+                )
+            if settings.sampler == "grid" and grid_done(study, space):
+                break
+    finally:
+        lock.close()
 
 
 def grid_done(study: optuna.Study, space: SearchSpace) -> bool:
@@ -388,6 +397,9 @@ def state_counts(study: optuna.Study) -> dict[TrialState, int]:
 
 def tune(settings: TuneSettings) -> dict[str, Any]:
     """Run a study (or add to it), then write its reports; the summary (``summary.json``).
+
+    With ``n_jobs`` > 1 the workers are spawned processes: a script calling this must do so
+    under ``if __name__ == "__main__":``, as :mod:`multiprocessing` requires.
 
     Raises:
         ConfigError: For a bad setting, search space or config, or a study of that name made

@@ -67,15 +67,25 @@ def test_two_workers_share_a_study_and_record_every_trial_once(
 ) -> None:
     folders = [tmp_path / "machine-a", tmp_path / "machine-b"]
     procs = [
-        worker(postgres_url, "shared", folder, demos, "--n-trials", "8", "--no-reevaluate")
+        worker(
+            postgres_url,
+            "shared",
+            folder,
+            demos,
+            "--n-trials",
+            "6",
+            "--epochs",
+            "8",
+            "--no-reevaluate",
+        )
         for folder in folders
     ]
     outputs = [finished(p) for p in procs]
     recorded = trials(postgres_url, "shared")
-    assert [t.state for t in recorded] == [COMPLETE] * 8  # the total asked for, no surplus
-    assert [t.number for t in recorded] == list(range(8))
+    assert [t.state for t in recorded] == [COMPLETE] * 6  # the total asked for, no surplus
+    assert [t.number for t in recorded] == list(range(6))
     # Each trial was trained once, by one worker: its folder is on exactly one machine.
-    assert trial_folders(*folders) == [f"{n:04d}" for n in range(8)]
+    assert trial_folders(*folders) == [f"{n:04d}" for n in range(6)]
     assert all(trial_folders(folder) for folder in folders), "one worker ran no trial"
     for trial in recorded:
         (run,) = trial.user_attrs["run_dirs"]
@@ -87,7 +97,7 @@ def test_a_killed_workers_trial_is_failed_and_retried_by_another(
     postgres_url: str, demos: Path, tmp_path: Path
 ) -> None:
     a, b = tmp_path / "machine-a", tmp_path / "machine-b"
-    slow = ["--epochs", "40", "--checkpoint-every", "1", "--heartbeat", "1", "--n-trials", "3"]
+    slow = ["--epochs", "20", "--checkpoint-every", "1", "--heartbeat", "1", "--n-trials", "3"]
     killed = worker(postgres_url, "killed", a, demos, *slow, "--no-reevaluate")
     deadline = time.monotonic() + 120
     try:  # SIGKILL mid-trial: once trial 1's run has its first checkpoint
@@ -102,7 +112,7 @@ def test_a_killed_workers_trial_is_failed_and_retried_by_another(
     assert not (run / "eval.json").exists(), "killed too late: the trial had finished"
     # Another worker resumes the study by name; the dead trial goes stale after two missed
     # heartbeats, is marked FAIL, and its parameters are queued again and trained.
-    out = finished(worker(postgres_url, "killed", b, demos, *slow))
+    out = finished(worker(postgres_url, "killed", b, demos, *slow, "--no-reevaluate"))
     recorded = trials(postgres_url, "killed")
     states = {t.number: t.state for t in recorded}
     assert states[1] == FAIL and sum(s == COMPLETE for s in states.values()) == 3
