@@ -218,6 +218,11 @@ def make_storage(settings: TuneSettings) -> optuna.storages.RDBStorage:
             if attempt == SCHEMA_ATTEMPTS - 1:
                 raise
             time.sleep(0.5 * (attempt + 1))
+        except ImportError as err:  # Optuna's word for a missing database driver
+            raise ConfigError(
+                f"no Python driver for the storage {masked(url)}: install the one SQLAlchemy "
+                "names for it (lhyrl installs psycopg, PostgreSQL's)"
+            ) from err
     raise AssertionError("unreachable")
 
 
@@ -289,9 +294,16 @@ def with_driver(url: str) -> str:
 
     SQLAlchemy 2.0 reads a bare URL as psycopg2's, 2.1 as psycopg's; lhyrl installs psycopg.
     """
+    import sqlalchemy.exc
     from sqlalchemy.engine import make_url
 
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except sqlalchemy.exc.ArgumentError as err:
+        raise ConfigError(
+            "storage must be a database URL such as postgresql://user:password@host/db or "
+            f"sqlite:///path/study.db, got {url!r}"
+        ) from err
     if parsed.drivername == "postgresql":
         return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     return url
@@ -299,9 +311,13 @@ def with_driver(url: str) -> str:
 
 def masked(url: str) -> str:
     """A storage URL with its password hidden."""
+    import sqlalchemy.exc
     from sqlalchemy.engine import make_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except sqlalchemy.exc.ArgumentError:
+        return "(not a database URL)"
 
 
 def trial_budget(settings: TuneSettings, space: SearchSpace) -> int | None:
@@ -318,6 +334,7 @@ def trial_budget(settings: TuneSettings, space: SearchSpace) -> int | None:
 
 def prepare(settings: TuneSettings) -> tuple[SearchSpace, dict[str, Any]]:
     """Check the settings, the space and the config; record demonstrations if needed."""
+    with_driver(settings.storage_url)  # refuses a malformed storage URL before any work
     space = open_space(settings)
     values = base_values(settings, space)
     if settings.sampler == "grid":

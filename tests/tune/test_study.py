@@ -161,6 +161,11 @@ def test_cli_errors_name_what_is_wrong(
     )
     assert main([*common, "--space", str(no_grid), "--sampler", "grid"]) == 2
     assert "give epochs a grid: list" in capsys.readouterr().err
+    assert main([*common, "--space", str(good), "--storage", "foo:/bar"]) == 2
+    assert "storage must be a database URL" in capsys.readouterr().err
+    assert main([*common, "--space", str(good), "--storage", "mysql://me:secret@h/db"]) == 2
+    err = capsys.readouterr().err
+    assert "no Python driver for the storage mysql://me:***@h/db" in err and "secret" not in err
     assert not (tmp_path / "s" / "trials").exists()  # nothing trained
 
 
