@@ -1,6 +1,6 @@
 """Hyperparameter search benchmark: grid vs random vs TPE (lecture 13), and workers' throughput.
 
-    python benchmarks/hpo.py            # the full benchmark (about an hour on 2 free cores)
+    python benchmarks/hpo.py            # the full benchmark (30-50 minutes on 2 free cores)
     python benchmarks/hpo.py --quick    # a smoke run of a couple of minutes
 
 The task: BC on ``lhyrl/Driving-v0`` from 4 demonstrations of the shipped expert (recorded once,

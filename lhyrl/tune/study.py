@@ -368,6 +368,7 @@ def run_worker(
     deadline = None if settings.timeout is None else time.monotonic() + settings.timeout
     lock = BudgetLock(url=with_driver(settings.storage_url), study_name=settings.name)
     objective.on_trial_start = lock.release  # the trial exists: the next worker may count
+    first = True
     try:
         while deadline is None or time.monotonic() < deadline:
             optuna.storages.fail_stale_trials(study)  # a killed worker's trial: FAIL, queued
@@ -375,7 +376,13 @@ def run_worker(
                 counts = state_counts(study)
                 finished = counts[TrialState.COMPLETE] + counts[TrialState.PRUNED]
                 if budget is not None and finished >= budget:
+                    if first:
+                        print(
+                            f"study {settings.name} already holds {finished} finished trials "
+                            f"(--n-trials {budget}): raise --n-trials to add more"
+                        )
                     break
+                first = False
                 if (
                     budget is not None
                     and finished + counts[TrialState.RUNNING] >= budget
