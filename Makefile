@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test lint bench venv clean
+.PHONY: demo test lint bench venv clean postgres
 
 venv: $(VENV)/.installed
 
@@ -19,8 +19,16 @@ $(VENV)/.installed: pyproject.toml
 demo: venv
 	MPLBACKEND=Agg $(PY) scripts/demo.py
 
-test: venv
+test: venv postgres
 	MPLBACKEND=Agg $(PY) -m pytest -q
+
+# The tune tests start a throwaway PostgreSQL server from Debian's package (initdb, pg_ctl);
+# as root (CI on a fresh Debian machine) this installs it if it is missing.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; } || \
+	  echo "no PostgreSQL (apt-get install postgresql): its tests skip, or fail under CI"
 
 lint: venv
 	$(VENV)/bin/ruff check lhyrl tests scripts benchmarks

@@ -1,4 +1,4 @@
-"""The ``lhyrl`` command: ``demos``, ``train``, ``eval``, ``demo`` (the main job) and ``chat``.
+"""The ``lhyrl`` command: ``demos``, ``train``, ``eval``, ``tune``, ``demo`` (main job), ``chat``.
 
 This module only parses: every command calls the run layer (:mod:`lhyrl.runs`), as
 ``scripts/`` and the benchmarks do. Every training run writes a run directory
@@ -101,6 +101,18 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--episodes", type=int, default=None, help="episodes (default: run's)")
     evaluate.add_argument("--seed", type=int, default=None, help="seed (default: run's)")
 
+    tune = commands.add_parser(
+        "tune",
+        help="search hyperparameters with Optuna; writes a study folder",
+        description="Search an algorithm's hyperparameters on Optuna. Each trial trains --seeds "
+        "runs and scores their mean; the best trial is re-evaluated on new seeds and written "
+        "as best.yaml (lhyrl train --config best.yaml). Config flags and --config fix keys "
+        "for every trial.",
+    )
+    _add_tune_arguments(tune)
+    tune.add_argument("--config", help="YAML file of fixed config keys (flags override it)")
+    _add_config_flags(tune)
+
     demo = commands.add_parser("demo", help="the main job: demos, BC, DAgger, a results table")
     demo.add_argument("--runs-dir", default="runs", help="where runs and demonstrations go")
     demo.add_argument("--seed", type=int, default=0, help="seed of everything")
@@ -108,6 +120,112 @@ def build_parser() -> argparse.ArgumentParser:
     chat = commands.add_parser("chat", help="talk to a trained chat model in the terminal")
     add_chat_arguments(chat)
     return parser
+
+
+def _add_tune_arguments(parser: argparse.ArgumentParser) -> None:
+    """The study's own flags (the config keys are added beside them)."""
+    samplers, pruners = (
+        ("grid", "random", "tpe", "cmaes"),
+        ("none", "median", "halving", "wilcoxon"),
+    )
+    parser.add_argument(
+        "--space",
+        metavar="FILE",
+        help="search space YAML (default: the algorithm's, lhyrl/presets/ALGO/search.yaml)",
+    )
+    parser.add_argument("--metric", help="eval scalar to optimize (default: the space's)")
+    parser.add_argument("--direction", choices=("maximize", "minimize"), help="(default: space's)")
+    parser.add_argument(
+        "--sampler",
+        choices=samplers,
+        default="tpe",
+        help="grid (the space's grid: points), random, tpe (model-based) or cmaes (default: tpe)",
+    )
+    parser.add_argument("--sampler-seed", type=int, help="seed of the sampler (default: random)")
+    parser.add_argument(
+        "--pruner",
+        choices=pruners,
+        default="median",
+        help="stop bad trials early: median or halving on the first seed's periodic "
+        "evaluations, wilcoxon seed by seed (needs --seeds 4 or more), none (default: median)",
+    )
+    parser.add_argument(
+        "--n-trials",
+        type=int,
+        help="the study's total of finished trials, over all workers and resumes (default: 20; "
+        "grid: the grid's size)",
+    )
+    parser.add_argument("--timeout", type=float, help="stop starting trials after this many s")
+    parser.add_argument(
+        "--seeds", type=int, default=3, help="runs per trial, each a seed; scored by their mean"
+    )
+    parser.add_argument(
+        "--storage",
+        metavar="URL",
+        help="Optuna RDB storage shared by workers, e.g. postgresql://user:pw@host/db "
+        "(default: sqlite in the study folder)",
+    )
+    parser.add_argument(
+        "--study-name", help="name of the study; an existing one resumes (default: ALGO-ENV)"
+    )
+    parser.add_argument("--study-dir", help="the study folder (default: RUNS_DIR/tune/STUDY_NAME)")
+    parser.add_argument("--n-jobs", type=int, default=1, help="worker processes on this machine")
+    parser.add_argument(
+        "--heartbeat",
+        type=int,
+        default=60,
+        help="seconds between a trial's heartbeats; a killed worker's trial is failed and "
+        "retried after two (default: 60)",
+    )
+    parser.add_argument(
+        "--no-reevaluate",
+        dest="reevaluate",
+        action="store_false",
+        help="skip the best trial's re-evaluation on new seeds",
+    )
+
+
+def _tune(args: argparse.Namespace) -> None:
+    """Run ``lhyrl tune``: a study, then its reports."""
+    import sqlalchemy.exc
+
+    from lhyrl.config import all_keys, read_yaml
+    from lhyrl.tune import TuneSettings, tune
+    from lhyrl.tune.report import summary_text
+    from lhyrl.tune.study import masked
+
+    values: dict[str, Any] = read_yaml(args.config) if args.config else {}
+    keys = all_keys()
+    values.update({k: v for k, v in vars(args).items() if k in keys and v is not None})
+    algo, env = values.pop("algo", None), values.pop("env", None)
+    if algo is None or env is None:
+        raise ValueError("give the algorithm and env to tune: --algo ALGO --env ENV")
+    settings = TuneSettings(
+        algo=algo,
+        env=env,
+        values=values,
+        space_file=args.space,
+        metric=args.metric,
+        direction=args.direction,
+        sampler=args.sampler,
+        sampler_seed=args.sampler_seed,
+        pruner=args.pruner,
+        n_trials=args.n_trials,
+        timeout=args.timeout,
+        seeds=args.seeds,
+        storage=args.storage,
+        study_name=args.study_name,
+        study_dir=args.study_dir,
+        n_jobs=args.n_jobs,
+        heartbeat=args.heartbeat,
+        reevaluate=args.reevaluate,
+    )
+    try:
+        summary = tune(settings)
+    except sqlalchemy.exc.SQLAlchemyError as err:
+        first = str(err).strip().splitlines()[0]
+        raise ValueError(f"storage {masked(settings.storage_url)}: {first}") from err
+    print(summary_text(summary))
 
 
 def _version() -> str:
@@ -189,6 +307,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "eval":
             result = runs.evaluate_run(args.run_dir, episodes=args.episodes, seed=args.seed)
             print(json.dumps(result.report, indent=2, ensure_ascii=False))
+        elif args.command == "tune":
+            _tune(args)
         elif args.command == "demo":
             from lhyrl.demo import run_demo
 

@@ -3,7 +3,8 @@
 The blocks run in order in one temporary folder: bash blocks in bash (``lhyrl`` and
 ``python`` are this interpreter's), Python blocks in one shared namespace. Only budgets are
 changed, by the substitutions in :data:`TINY`; ``make`` lines (the main job and the test suite
-themselves, each tested elsewhere), TensorBoard and the interactive chat are left out.
+themselves, each tested elsewhere), TensorBoard, optuna-dashboard and the interactive chat are
+left out.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ TINY: list[tuple[str, str]] = [
     (r"\.learn\(300_000", ".learn(256"),
     (r"\.learn\(100_000\)", ".learn(64)"),
     (r"num_envs=50", "num_envs=2"),
+    (r"--n-trials \d+", "--n-trials 2"),
+    # the PostgreSQL example runs on SQLite here (tests/tune runs workers on a real server)
+    (r"--storage postgresql://\S+", "--storage sqlite:///tune-standin.db"),
 ]
 """Budget substitutions (regex, replacement), applied to every block in turn."""
 
@@ -53,7 +57,25 @@ TRAIN_EXTRA: list[tuple[str, str]] = [
 ]
 """Flags appended to a ``lhyrl train`` line that matches (the last value of a flag wins)."""
 
-LEFT_OUT = ("make ", ".venv/bin/tensorboard", "lhyrl chat", "python scripts/chat.py")
+TUNE_EXTRA = (
+    "--seeds 1 --pruner none --demo-episodes 2 --eval-episodes 2 --checkpoint-every 100 "
+    "--space tiny-space.yaml --no-reevaluate"
+)
+"""Flags appended to a ``lhyrl tune`` line: one seed a trial, BC on 2 demonstrations, and a
+space of BC's keys with 1-2 epochs (the shipped spaces are checked in tests/tune)."""
+TINY_SPACE = """metric: normalized_return
+params:
+  learning_rate: {type: float, low: 1.0e-3, high: 1.0e-2, log: true}
+  epochs: {type: int, low: 1, high: 2}
+"""
+
+LEFT_OUT = (
+    "make ",
+    ".venv/bin/tensorboard",
+    "lhyrl chat",
+    "python scripts/chat.py",
+    "optuna-dashboard",
+)
 
 
 def blocks() -> list[tuple[str, str]]:
@@ -72,6 +94,8 @@ def tiny(code: str) -> str:
             line += "".join(
                 f" {extra}" for pattern, extra in TRAIN_EXTRA if re.search(pattern, line)
             )
+        if line.startswith("lhyrl tune "):
+            line = line.split("  #")[0] + " " + TUNE_EXTRA
         lines.append(line)
     return "\n".join(lines)
 
@@ -91,6 +115,7 @@ def test_every_readme_code_block_runs(tmp_path: Path) -> None:
         "set -euo pipefail\n"
     )
     namespace: dict[str, object] = {"__name__": "readme"}
+    (tmp_path / "tiny-space.yaml").write_text(TINY_SPACE)
     cwd = os.getcwd()
     os.chdir(tmp_path)
     try:

@@ -5,7 +5,8 @@ benchmarks all call :func:`train_run` and :func:`evaluate_run`, so the wiring of
 envs is written once, per family (:mod:`lhyrl.runs.imitation`, :mod:`lhyrl.runs.sequence`,
 :mod:`lhyrl.runs.dialogue`). Every run directory ``runs/<env>__<algo>__<seed>__<time>/``
 holds the same files: ``config.yaml``, TensorBoard events, ``progress.csv``,
-``checkpoints/checkpoint.pt``, the final ``model.pt`` and ``eval.json``.
+``checkpoints/checkpoint.pt``, the final ``model.pt`` and ``eval.json`` (the family's report,
+and under ``metrics`` the final evaluation's scalars, logged as ``eval/<name>``).
 
 A run is checked before its folder is made: an unknown env, unreadable data or a bad config
 leave nothing behind. A resume checks the run and its checkpoint before it touches anything,
@@ -177,6 +178,7 @@ def train_run(
                 "seed": config.seed,
                 **evaluation.report,
                 **built.summary(),
+                "metrics": evaluation.scalars,
                 "learn_unit": trainer.learn_unit,
                 "learn_progress": step,
                 "train_seconds": train_seconds,
