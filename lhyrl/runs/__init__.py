@@ -26,7 +26,7 @@ import torch
 import yaml
 from stable_baselines3.common.logger import Logger
 
-from lhyrl.agents.trainer import CHECKPOINT_FILE, read_checkpoint
+from lhyrl.agents.trainer import CHECKPOINT_FILE, read_checkpoint, resolve_device
 from lhyrl.config import RunConfig, make_config, preset_file, write_yaml
 from lhyrl.runs.common import (
     CHECKPOINTS,
@@ -116,6 +116,7 @@ def train_run(
     # Subnormal floats (AIRL's reward net on MujocoCar-v0 made them) slow CPU math by 20x or more:
     # flushed to zero, an AIRL round there took 4.6 s instead of 90 s.
     torch.set_flush_denormal(True)
+    resolve_device(config.device)  # a bad or absent device fails before the run folder exists
     family = family_module(config)
     prepared = family.prepare(config)
     checkpoints = (Path(resume) if resume is not None else Path()) / CHECKPOINTS

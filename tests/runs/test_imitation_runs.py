@@ -217,6 +217,7 @@ def test_bad_devices_are_refused_in_one_line(
     out = lhyrl("train", *args, "--device", device, "--runs-dir", str(tmp_path), check=False)
     assert out.returncode == 2
     assert message in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())  # no run folder left behind
 
 
 def test_help_answers_within_a_second() -> None:
