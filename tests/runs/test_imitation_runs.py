@@ -106,6 +106,32 @@ def test_maxent_irl_trains_from_the_command_line_and_resumes_bit_identical(
     assert result["normalized_return"] > 0.8
 
 
+def test_gail_killed_mid_training_resumes_and_loses_at_most_one_round(
+    cartpole: Path, tmp_path: Path
+) -> None:
+    """GAIL resumes at its last round (env episodes in flight are not checkpointed, so the
+    resumed run is a continuation, not a bit-identical replay)."""
+    args = ["--algo", "gail", "--env", "CartPole-v1", "--demos", str(cartpole)]
+    args += ["--total-timesteps", "3072", "--n-envs", "2", "--gen-n-steps", "64"]
+    args += ["--net-arch", "16", "--eval-episodes", "2", "--checkpoint-every", "1"]
+    killed = killed_after_first_checkpoint(args, tmp_path / "killed")
+    before = [
+        int(r["time/total_timesteps"]) for r in progress_rows(killed) if r["time/total_timesteps"]
+    ]
+    assert before and before[-1] < 3072  # killed mid-training
+    checkpoint = torch.load(killed / "checkpoints" / "checkpoint.pt", weights_only=True)
+    assert checkpoint["trainer_class"] == "GAIL"
+    lhyrl("train", "--resume", str(killed))
+    after = [
+        int(r["time/total_timesteps"]) for r in progress_rows(killed) if r["time/total_timesteps"]
+    ]
+    assert after[: len(before)] == before  # appended
+    assert before[-1] <= after[len(before)] <= before[-1] + 128  # at most one round redone
+    assert after[-1] == 3072 and set(range(128, 3073, 128)) <= set(after)  # no round missing
+    result = json.loads((killed / "eval.json").read_text())
+    assert result["learn_progress"] == 3072 and result["env_steps"] == 3072
+
+
 def test_gail_logs_periodic_and_final_evaluations_at_its_env_steps(
     cartpole: Path, tmp_path: Path
 ) -> None:
