@@ -16,7 +16,14 @@ from lhyrl.metrics.generative import (
     sample_log_likelihood,
 )
 from lhyrl.metrics.returns import EvalResult, evaluate_policy, normalized_return
-from lhyrl.metrics.sequences import bleu, distinct_n, nll_oracle, nll_test, self_bleu
+from lhyrl.metrics.sequences import (
+    bleu,
+    distinct_n,
+    ms_jaccard,
+    nll_oracle,
+    nll_test,
+    self_bleu,
+)
 
 __all__ = [
     "EvalResult",
@@ -32,6 +39,7 @@ __all__ = [
     "memorization",
     "mmd_rbf",
     "mode_coverage",
+    "ms_jaccard",
     "nll_oracle",
     "nll_test",
     "normalized_return",
