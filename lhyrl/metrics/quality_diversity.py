@@ -37,6 +37,7 @@ from lhyrl.metrics.sequences import (
     nll_oracle,
     nll_test,
     self_bleu,
+    trim_sequences,
 )
 from lhyrl.nn.recurrent import SequenceGenerator
 
@@ -150,19 +151,6 @@ def oracle_sweep(
     return rows
 
 
-def _trim(sequences: TokenSequences, stop_tokens: Collection[int]) -> list[list[int]]:
-    """Each sequence up to (without) its first stop token."""
-    if isinstance(sequences, Tensor):
-        sequences = sequences.detach().cpu().numpy()
-    rows = np.asarray(sequences).tolist() if isinstance(sequences, np.ndarray) else sequences
-    out = []
-    for row in rows:
-        tokens = [int(x) for x in row]
-        cut = next((i for i, x in enumerate(tokens) if x in stop_tokens), len(tokens))
-        out.append(tokens[:cut])
-    return out
-
-
 def text_sweep(
     generator: SequenceGenerator,
     *,
@@ -199,7 +187,7 @@ def text_sweep(
         One row per temperature: ``temperature``, ``bleu_4``, ``self_bleu_4``,
         ``ms_jaccard_4``, ``distinct_4``.
     """
-    refs = [r for r in _trim(references, set(stop_tokens)) if r]
+    refs = [r for r in trim_sequences(references, stop_tokens) if r]
     if not refs:
         raise ValueError("no non-empty reference sentence")
     if len(refs) > max_references:
@@ -210,7 +198,7 @@ def text_sweep(
         drawn = _draw(
             generator, n_samples, seq_len=seq_len, start_token=start_token, seed=seed, temperature=t
         )  # (N, T)
-        samples = [s if s else [-1] for s in _trim(drawn, set(stop_tokens))]  # [-1]: empty
+        samples = [s or [-1] for s in trim_sequences(drawn, stop_tokens)]  # [-1]: empty
         rows.append(
             {
                 "temperature": t,

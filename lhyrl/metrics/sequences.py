@@ -15,7 +15,7 @@ sentence-level score of each candidate against the whole reference set; its cost
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 import torch
@@ -120,6 +120,16 @@ def _as_lists(sequences: TokenSequences) -> list[list[int]]:
     if isinstance(sequences, np.ndarray):
         return sequences.tolist()
     return [[int(token) for token in sequence] for sequence in sequences]
+
+
+def trim_sequences(sequences: TokenSequences, stop_tokens: Collection[int]) -> list[list[int]]:
+    """Each sequence up to (without) its first stop token, e.g. ``<eos>`` or ``<pad>``."""
+    stops = set(stop_tokens)
+    out = []
+    for sequence in _as_lists(sequences):
+        cut = next((i for i, token in enumerate(sequence) if token in stops), len(sequence))
+        out.append(sequence[:cut])
+    return out
 
 
 def _bleu_weights(n: int) -> tuple[float, ...]:
