@@ -34,6 +34,7 @@ from lhyrl.metrics.generative import _same_dims, as_features
 __all__ = [
     "NgramEncoder",
     "Standardizer",
+    "compare_visitation",
     "frechet_distance",
     "median_bandwidth",
     "mmd_rbf",
@@ -58,20 +59,21 @@ def frechet_distance(generated: Any, real: Any) -> float:
     Raises:
         ValueError: For empty or NaN input, fewer than 2 samples, or differing feature sizes.
     """
-    from scipy import linalg
-
     gen = as_features(generated, "generated", min_rows=2)  # (N, D)
     ref = as_features(real, "real", min_rows=2)  # (M, D)
     _same_dims(generated=gen, real=ref)
     mu_g, mu_r = gen.mean(0), ref.mean(0)  # (D,)
     cov_g = np.atleast_2d(np.cov(gen, rowvar=False))  # (D, D)
     cov_r = np.atleast_2d(np.cov(ref, rowvar=False))  # (D, D)
-    root = linalg.sqrtm(cov_g @ cov_r)
-    if not np.isfinite(root).all():  # singular product: regularise, as the FID code does
-        eps = 1e-6 * np.eye(len(mu_g))
-        root = linalg.sqrtm((cov_g + eps) @ (cov_r + eps))
-    root = np.real(root)
-    distance = float(((mu_g - mu_r) ** 2).sum() + np.trace(cov_g + cov_r - 2.0 * root))
+    # Tr((S_g S_r)^(1/2)) is the sum of the square roots of the eigenvalues of
+    # S_g^(1/2) S_r S_g^(1/2), a symmetric PSD matrix: exact also when a covariance is
+    # singular (constant features), where scipy's sqrtm of the product warns and drifts.
+    w, v = np.linalg.eigh(cov_g)
+    root_g = (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T  # (D, D)
+    inner = np.linalg.eigvalsh(root_g @ cov_r @ root_g)  # (D,)
+    trace_root = float(np.sqrt(np.clip(inner, 0.0, None)).sum())
+    distance = float(((mu_g - mu_r) ** 2).sum() + np.trace(cov_g) + np.trace(cov_r))
+    distance -= 2.0 * trace_root
     return max(distance, 0.0)
 
 
@@ -255,3 +257,60 @@ class NgramEncoder:
             raise ValueError("NgramEncoder is not fitted: call fit(real_sentences) first")
         counts = self._tfidf.transform(_as_documents(sentences))
         return np.asarray(self._svd.transform(counts), dtype=np.float64)
+
+
+def compare_visitation(
+    learner: Any,
+    demonstrations: Any,
+    heldout: Any,
+    *,
+    n_clusters: int = 10,
+    min_fraction: float = 0.1,
+    max_samples: int = 4000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """A learner's state-action visitation against the expert's, as a generative model's samples.
+
+    GAIL (Ho and Ermon 2016) matches the expert's occupancy measure, so its learner is a
+    generator of state-action pairs and the sample-based metrics apply. Every set is scaled by
+    the demonstrations' statistics (:class:`Standardizer`), then the learner's pairs are
+    compared with held-out expert pairs (episodes the learner never saw): Fréchet distance,
+    MMD², k-means mode coverage (:func:`~lhyrl.metrics.generative.mode_coverage`), and
+    memorization against the demonstrations
+    (:func:`~lhyrl.metrics.generative.memorization`); plus the Gaussian-mixture
+    log-likelihood of the held-out pairs under the learner's
+    (:func:`~lhyrl.metrics.generative.sample_log_likelihood`).
+
+    Args:
+        learner: (N, D) the learner's state-action pairs (e.g. from evaluation rollouts).
+        demonstrations: (K, D) the expert pairs it learned from.
+        heldout: (M, D) other expert pairs.
+        n_clusters: k-means clusters of the held-out expert pairs.
+        min_fraction: Mass fraction a cluster needs to count as visited.
+        max_samples: Each set is subsampled (seeded) to at most this many pairs.
+        seed: Seeds subsampling, k-means and the mixture.
+
+    Returns:
+        ``frechet``, ``mmd``, ``mode_coverage``, ``missing_modes``, ``missing_real_mass``,
+        ``copy_fraction``, ``heldout_copy_fraction``, ``median_nn_distance``,
+        ``median_heldout_nn_distance``, ``nn_distance_ratio``, ``log_likelihood`` (nats per
+        held-out pair) and ``gmm_components``.
+    """
+    from lhyrl.metrics.generative import memorization, mode_coverage, sample_log_likelihood
+
+    rng = np.random.default_rng(seed)
+    scale = Standardizer.fit(demonstrations)
+    gen = _subsample(scale(learner), max_samples, rng)  # (N, D)
+    train = _subsample(scale(demonstrations), max_samples, rng)  # (K, D)
+    held = _subsample(scale(heldout), max_samples, rng)  # (M, D)
+    likelihood = sample_log_likelihood(gen, held, method="gmm", candidates=(1, 2, 4, 8, 16))
+    return {
+        "frechet": frechet_distance(gen, held),
+        "mmd": mmd_rbf(gen, held, max_samples=2000, seed=seed),
+        **mode_coverage(
+            gen, held, n_clusters=n_clusters, min_fraction=min_fraction, seed=seed
+        ).summary(),
+        **memorization(gen, train, held).summary(),
+        "log_likelihood": likelihood.mean_log_likelihood,
+        "gmm_components": int(likelihood.parameter),
+    }

@@ -86,3 +86,39 @@ def test_ngram_encoder_puts_sentences_of_the_same_words_close() -> None:
     assert tokens.shape == (1, 8)
     with pytest.raises(ValueError, match="not fitted"):
         NgramEncoder()(["a b"])
+
+
+def test_compare_visitation_tells_a_faithful_learner_from_a_stuck_one() -> None:
+    from lhyrl.metrics.distances import compare_visitation
+
+    rng = np.random.default_rng(0)
+
+    def expert(n: int) -> np.ndarray:  # two kinds of states, each with its own action
+        mode = rng.integers(0, 2, n)
+        states = np.where(mode[:, None] == 1, 5.0, -5.0) + rng.standard_normal((n, 2))
+        return state_action_features(states, mode)  # (n, 3)
+
+    demos, heldout = expert(600), expert(600)
+    faithful = compare_visitation(expert(600), demos, heldout, n_clusters=2)
+    stuck_pairs = expert(1200)
+    stuck_pairs = stuck_pairs[stuck_pairs[:, 2] == 0][:600]  # never reaches the second kind
+    stuck = compare_visitation(stuck_pairs, demos, heldout, n_clusters=2)
+    assert faithful["mode_coverage"] == 1.0 and stuck["mode_coverage"] == 0.5
+    assert faithful["frechet"] < 0.1 < stuck["frechet"]
+    assert faithful["mmd"] < 0.01 < stuck["mmd"]
+    assert faithful["log_likelihood"] > stuck["log_likelihood"] + 1.0
+    assert faithful["copy_fraction"] == 0.0 and 0.7 < faithful["nn_distance_ratio"] < 1.4
+    copier = compare_visitation(demos, demos, heldout, n_clusters=2)
+    assert copier["copy_fraction"] == 1.0 and copier["nn_distance_ratio"] == 0.0
+
+
+def test_frechet_distance_with_a_constant_feature_is_exact_and_quiet() -> None:
+    import warnings
+
+    x, y = gaussian(400, 0), gaussian(400, 1) + np.array([0.5, 0.0, 0.0])
+    x[:, 2] = y[:, 2] = 1.0  # a constant column: both covariances are singular
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with_constant = frechet_distance(x, y)
+    assert with_constant == pytest.approx(frechet_distance(x[:, :2], y[:, :2]), abs=1e-9)
+    assert frechet_distance(x, x) == pytest.approx(0.0, abs=1e-9)
