@@ -279,7 +279,9 @@ def compare_visitation(
     memorization against the demonstrations
     (:func:`~lhyrl.metrics.generative.memorization`); plus the Gaussian-mixture
     log-likelihood of the held-out pairs under the learner's
-    (:func:`~lhyrl.metrics.generative.sample_log_likelihood`).
+    (:func:`~lhyrl.metrics.generative.sample_log_likelihood`, with a variance floor of 0.01:
+    a learner that never moves along a feature the expert varies would otherwise score minus
+    millions).
 
     Args:
         learner: (N, D) the learner's state-action pairs (e.g. from evaluation rollouts).
@@ -303,7 +305,9 @@ def compare_visitation(
     gen = _subsample(scale(learner), max_samples, rng)  # (N, D)
     train = _subsample(scale(demonstrations), max_samples, rng)  # (K, D)
     held = _subsample(scale(heldout), max_samples, rng)  # (M, D)
-    likelihood = sample_log_likelihood(gen, held, method="gmm", candidates=(1, 2, 4, 8, 16))
+    likelihood = sample_log_likelihood(  # a variance floor of 0.01 in the expert's units
+        gen, held, method="gmm", candidates=(1, 2, 4, 8, 16), reg_covar=0.01, seed=seed
+    )
     return {
         "frechet": frechet_distance(gen, held),
         "mmd": mmd_rbf(gen, held, max_samples=2000, seed=seed),

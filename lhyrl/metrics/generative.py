@@ -98,12 +98,17 @@ class LikelihoodEstimate:
     n_test: int
 
 
-def _fit_density(method: str, parameter: float, samples: np.ndarray, seed: int) -> Any:
+def _fit_density(
+    method: str, parameter: float, samples: np.ndarray, seed: int, reg_covar: float
+) -> Any:
     if method == "gmm":
         from sklearn.mixture import GaussianMixture
 
         model = GaussianMixture(
-            n_components=int(parameter), covariance_type="full", reg_covar=1e-6, random_state=seed
+            n_components=int(parameter),
+            covariance_type="full",
+            reg_covar=reg_covar,
+            random_state=seed,
         )
     else:
         from sklearn.neighbors import KernelDensity
@@ -127,6 +132,7 @@ def sample_log_likelihood(
     method: Literal["gmm", "kde"] = "gmm",
     candidates: Sequence[float] | None = None,
     validation_fraction: float = 0.5,
+    reg_covar: float = 1e-6,
     seed: int = 0,
 ) -> LikelihoodEstimate:
     """Log-likelihood of held-out real data under a density fitted to generated samples.
@@ -148,6 +154,9 @@ def sample_log_likelihood(
             1, 2, 4, ..., 32 components (those with N >= k * D samples), or bandwidths 0.05 to
             3 times Scott's rule.
         validation_fraction: Share of ``real`` used to choose the parameter.
+        reg_covar: Added to the diagonal of every mixture covariance (scikit-learn's
+            ``reg_covar``): a floor on the variance, so that a generator whose samples never
+            vary along a feature does not give real data a likelihood of minus millions.
         seed: Seeds the split and the mixture's initialisation.
 
     Returns:
@@ -180,7 +189,7 @@ def sample_log_likelihood(
     for parameter in grid:
         if parameter <= 0:
             raise ValueError(f"candidate parameters must be positive, got {parameter}")
-        models[parameter] = _fit_density(method, parameter, gen, seed)
+        models[parameter] = _fit_density(method, parameter, gen, seed, reg_covar)
         scores[float(parameter)] = float(models[parameter].score_samples(validation).mean())
     best = max(scores, key=lambda p: scores[p])
     return LikelihoodEstimate(

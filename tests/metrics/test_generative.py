@@ -122,3 +122,16 @@ def test_a_thinly_visited_mode_counts_as_missing_below_the_mass_fraction() -> No
 def test_mode_coverage_refuses_more_clusters_than_real_samples() -> None:
     with pytest.raises(ValueError, match="n_clusters"):
         mode_coverage(np.zeros((5, 2)), np.zeros((3, 2)), n_clusters=4)
+
+
+def test_a_variance_floor_keeps_a_generator_constant_in_one_feature_finite() -> None:
+    real = mixture(400, seed=1)
+    flat = mixture(400, seed=2)
+    flat[:, 1] = 0.0  # never moves along the second feature
+    bare = sample_log_likelihood(flat, real, candidates=(1, 2, 4), seed=0)
+    floored = sample_log_likelihood(flat, real, candidates=(1, 2, 4), reg_covar=0.01, seed=0)
+    assert bare.mean_log_likelihood < -1e4 < floored.mean_log_likelihood
+    matching = sample_log_likelihood(
+        mixture(400, seed=3), real, candidates=(1, 2, 4), reg_covar=0.01
+    )
+    assert matching.mean_log_likelihood > floored.mean_log_likelihood + 1.0
