@@ -211,8 +211,9 @@ def performance_profile(
 
     if taus is None:
         top = max(1.0, max(float(m.max()) for m in matrices.values()))
-        taus = np.linspace(0.0, top, 101)
-    tau_grid = np.asarray(taus, dtype=np.float64)  # (K,)
+        tau_grid = np.linspace(0.0, top, 101)  # (K,)
+    else:
+        tau_grid = np.asarray(taus, dtype=np.float64)  # (K,)
 
     def profile(x: np.ndarray) -> np.ndarray:  # what create_performance_profile bootstraps
         return library.score_distributions(x, tau_grid)  # (K,)
