@@ -279,7 +279,7 @@ def plot_quality_diversity(
     ylabel: str | None = None,
     title: str = "Quality–diversity over sampling temperature",
 ) -> Figure:
-    """One line per model through its temperatures, each point labelled with its temperature.
+    """One line per model through its temperatures; the first model's points name theirs.
 
     Args:
         curves: Model name → its sweep's rows.
@@ -299,23 +299,27 @@ def plot_quality_diversity(
     figure = Figure(figsize=(7.2, 5.2), dpi=120)
     ax = figure.add_subplot()
     markers = "osD^vP*X"
+    temperatures: set[float] = set()
     for i, (name, rows) in enumerate(curves.items()):
         ordered = sorted(rows, key=lambda r: r["temperature"])
+        temperatures.update(r["temperature"] for r in ordered)
         xs, ys = [r[x] for r in ordered], [r[y] for r in ordered]
         (line,) = ax.plot(xs, ys, marker=markers[i % len(markers)], label=name, linewidth=1.5)
-        for row in (ordered[0], ordered[-1]):
-            ax.annotate(
-                f"t={row['temperature']:g}",
-                (row[x], row[y]),
-                textcoords="offset points",
-                xytext=(4, 4),
-                fontsize=7,
-                color=line.get_color(),
-            )
+        if i == 0:  # the first curve's points carry their temperatures (others would overprint)
+            for row in ordered:
+                ax.annotate(
+                    f"t={row['temperature']:g}",
+                    (row[x], row[y]),
+                    textcoords="offset points",
+                    xytext=(5, 3),
+                    fontsize=7,
+                    color=line.get_color(),
+                )
     ax.set_xlabel(xlabel or x)
     ax.set_ylabel(ylabel or y)
     ax.grid(alpha=0.3)
-    ax.legend(title="model")
+    low, high = min(temperatures), max(temperatures)
+    ax.legend(title=f"model (points: t = {low:g} to {high:g})")
     ax.set_title(title)
     figure.tight_layout()
     return figure
