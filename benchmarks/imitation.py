@@ -45,7 +45,12 @@ from lhyrl.agents import BC
 from lhyrl.config import make_config
 from lhyrl.data import collect_episodes, load_demonstrations
 from lhyrl.files import atomic_write_text
-from lhyrl.metrics.aggregate import aggregate_scores, probability_of_improvement
+from lhyrl.metrics.aggregate import (
+    aggregate_scores,
+    performance_profile,
+    probability_of_improvement,
+    save_figure,
+)
 from lhyrl.metrics.distances import compare_visitation, state_action_features
 from lhyrl.runs import collect_demos, train_run
 from lhyrl.runs.imitation import make_vec
@@ -194,6 +199,12 @@ def write_results(results: list[dict], quick: bool) -> None:
         "quarter."
     )
     notes += distribution_table(results)
+    profile = write_profile(results, quick)
+    if profile is not None:
+        notes += (
+            f"\n\nPerformance profile: `{profile.name}`, the share of each agent's runs "
+            "(all envs pooled) scoring above each normalized return, with 95% bootstrap bands."
+        )
     commands = sorted({r.get("command", "?") for r in results})
     notes += "\n\nThe entries come from: " + "; ".join(f"`{c}`" for c in commands) + "."
     if quick:
@@ -243,6 +254,25 @@ def aggregates(results: list[dict], env_id: str, algo: str) -> tuple[str, str, s
         )
         p_bc = str(p)
     return str(agg["iqm"]), str(agg["mean"]), p_bc
+
+
+def write_profile(results: list[dict], quick: bool) -> Path | None:
+    """``results/<name>_profile.png``: every agent's runs over all envs, as one score pool."""
+    scores = {
+        algo: [r["normalized_return"] for r in results if r["algo"] == algo] for algo in ALGOS
+    }
+    scores = {algo: s for algo, s in scores.items() if len(s) >= 2}
+    if not scores:
+        return None
+    envs = sorted({r["env"] for r in results})
+    figure = performance_profile(
+        scores,
+        reps=BOOTSTRAP_REPS,
+        title=f"Imitation: performance profile over {len(envs)} env(s), all seeds",
+    )
+    path = RESULTS / f"{results_name(quick)}_profile.png"
+    save_figure(figure, path)
+    return path
 
 
 def distribution_table(results: list[dict]) -> str:
