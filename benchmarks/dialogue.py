@@ -5,6 +5,9 @@ Run::
     python benchmarks/dialogue.py --threads 2   # about 27 minutes on 2 CPU threads
     python benchmarks/dialogue.py --quick       # a smoke run of under a minute
 
+Then ``python benchmarks/dialogue_temperature.py --runs-dir <runs-dir>`` scores the saved bots'
+replies over sampling temperature (BLEU, self-BLEU, distinct-n), without retraining.
+
 "Deep Reinforcement Learning for Dialogue Generation" (Li et al. 2016) lets two agents talk
 and measures how long the simulated dialogue lasts before a dull or repeated turn ends it,
 and how diverse the replies are (distinct-1/2): 2.68 turns for the MLE seq2seq model, 4.48

@@ -119,6 +119,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     chat = commands.add_parser("chat", help="talk to a trained chat model in the terminal")
     add_chat_arguments(chat)
+
+    plot = commands.add_parser(
+        "plot", help="learning curves of runs by algorithm: mean and band over seeds"
+    )
+    plot.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run directories")
+    plot.add_argument(
+        "--metric", default="eval/normalized_return", help="scalar to plot (TensorBoard tag)"
+    )
+    plot.add_argument(
+        "--x", default="step", help="'step' (TensorBoard steps) or a progress.csv column"
+    )
+    plot.add_argument(
+        "--band",
+        choices=("ci", "std"),
+        default="ci",
+        help="ci: 95%% bootstrap CI of the mean over seeds; std: +- one std",
+    )
+    plot.add_argument("--out", default="curves.png", help="output file, .png or .svg")
+    plot.add_argument("--title", default=None, help="figure title (default: the metric)")
     return parser
 
 
@@ -317,6 +336,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             from lhyrl.chat import run_chat
 
             return run_chat(args)
+        elif args.command == "plot":
+            from lhyrl.runs.plot import plot_runs, save_plot
+
+            figure = plot_runs(
+                args.run_dirs, metric=args.metric, x=args.x, band=args.band, title=args.title
+            )
+            print(f"{len(args.run_dirs)} runs -> {save_plot(figure, args.out)}")
     except (ValueError, TypeError, FileNotFoundError, FileExistsError, gym.error.Error) as err:
         if os.environ.get("LHYRL_DEBUG"):
             raise

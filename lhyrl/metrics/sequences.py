@@ -1,5 +1,7 @@
 """Metrics of generated token sequences: NLL-oracle, NLL-test, BLEU, self-BLEU, distinct-n.
 
+MS-Jaccard (:func:`ms_jaccard`) compares the n-gram frequencies of samples and references.
+
 NLL-oracle follows the SeqGAN paper (its protocol is in :mod:`lhyrl.nn.oracle`): the average
 over the T generated tokens of ``-log p_oracle(x_t | x_<t)`` (the start token is not scored),
 averaged over full batches of 64 sequences; a trailing partial batch is dropped.
@@ -13,7 +15,7 @@ sentence-level score of each candidate against the whole reference set; its cost
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 import torch
@@ -34,7 +36,11 @@ def _as_tensor(sequences: Tensor | np.ndarray, device: torch.device) -> Tensor:
 
 @torch.no_grad()
 def _mean_nll(
-    model: SequenceGenerator, sequences: Tensor | np.ndarray, start_token: int, batch_size: int
+    model: SequenceGenerator,
+    sequences: Tensor | np.ndarray,
+    start_token: int,
+    batch_size: int,
+    temperature: float = 1.0,
 ) -> float:
     """Mean per-token NLL of ``sequences`` under ``model``, over full batches only."""
     tokens = _as_tensor(sequences, model.embedding.weight.device)  # (N, T)
@@ -47,7 +53,9 @@ def _mean_nll(
     model.eval()
     try:
         batch_nlls = [
-            -model.log_prob(tokens[i * batch_size : (i + 1) * batch_size], start_token).mean()
+            -model.log_prob(
+                tokens[i * batch_size : (i + 1) * batch_size], start_token, temperature=temperature
+            ).mean()
             for i in range(n_batches)
         ]
     finally:
@@ -85,6 +93,7 @@ def nll_test(
     *,
     start_token: int = 0,
     batch_size: int = 64,
+    temperature: float = 1.0,
 ) -> float:
     """A generator's NLL on held-out sequences, averaged like :func:`nll_oracle`.
 
@@ -95,11 +104,14 @@ def nll_test(
         sequences: (N, T) held-out tokens, without the start token.
         start_token: The generator's first input.
         batch_size: Sequences per batch; the last ``N % batch_size`` sequences are dropped.
+        temperature: Scores the tempered model ``softmax(logits / temperature)``, the one
+            that samples at that temperature (NLL-test of Caccia et al. 2018's temperature
+            sweep).
 
     Returns:
         Nats per token (lower is better).
     """
-    return _mean_nll(generator, sequences, start_token, batch_size)
+    return _mean_nll(generator, sequences, start_token, batch_size, temperature)
 
 
 def _as_lists(sequences: TokenSequences) -> list[list[int]]:
@@ -108,6 +120,16 @@ def _as_lists(sequences: TokenSequences) -> list[list[int]]:
     if isinstance(sequences, np.ndarray):
         return sequences.tolist()
     return [[int(token) for token in sequence] for sequence in sequences]
+
+
+def trim_sequences(sequences: TokenSequences, stop_tokens: Collection[int]) -> list[list[int]]:
+    """Each sequence up to (without) its first stop token, e.g. ``<eos>`` or ``<pad>``."""
+    stops = set(stop_tokens)
+    out = []
+    for sequence in _as_lists(sequences):
+        cut = next((i for i, token in enumerate(sequence) if token in stops), len(sequence))
+        out.append(sequence[:cut])
+    return out
 
 
 def _bleu_weights(n: int) -> tuple[float, ...]:
@@ -195,3 +217,53 @@ def distinct_n(sequences: TokenSequences, n: int) -> float:
         total += len(grams)
         distinct.update(grams)
     return len(distinct) / total if total else 0.0
+
+
+def _ngram_counts(sequences: list[list[int]], n: int) -> dict[tuple[int, ...], int]:
+    counts: dict[tuple[int, ...], int] = {}
+    for sequence in sequences:
+        for i in range(len(sequence) - n + 1):
+            gram = tuple(sequence[i : i + n])
+            counts[gram] = counts.get(gram, 0) + 1
+    return counts
+
+
+def ms_jaccard(samples: TokenSequences, references: TokenSequences, n: int = 4) -> float:
+    """MS-Jaccard-n: how alike the n-gram distributions of two sets of sequences are.
+
+    Montahaei, Alihosseini and Soleymani 2019, "Jointly measuring diversity and quality in
+    text generation models": for each order k = 1 .. n, every k-gram's count in a set is
+    divided by the number of sequences in the set, and the two sets' generalised Jaccard
+    similarity ``sum_g min(c_s(g), c_r(g)) / sum_g max(c_s(g), c_r(g))`` is taken;
+    MS-Jaccard-n is the geometric mean of the n similarities. It falls when samples are bad
+    (n-grams the references lack) and when they lack diversity (too few of the references'
+    n-grams, or the same ones too often).
+
+    Args:
+        samples: Generated sequences.
+        references: Real sequences (e.g. the test set).
+        n: Highest n-gram order.
+
+    Returns:
+        A similarity in [0, 1]; 1 when both sets have the same n-gram frequencies per sequence.
+
+    Raises:
+        ValueError: If a set is empty or ``n`` is below 1.
+    """
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    generated, real = _as_lists(samples), _as_lists(references)
+    if not generated or not real:
+        raise ValueError("ms_jaccard needs at least one sample and one reference")
+    log_sum = 0.0
+    for k in range(1, n + 1):
+        ours, theirs = _ngram_counts(generated, k), _ngram_counts(real, k)
+        low = high = 0.0
+        for gram in ours.keys() | theirs.keys():
+            a, b = ours.get(gram, 0) / len(generated), theirs.get(gram, 0) / len(real)
+            low += min(a, b)
+            high += max(a, b)
+        if low == 0.0:
+            return 0.0
+        log_sum += np.log(low / high)
+    return float(np.exp(log_sum / n))

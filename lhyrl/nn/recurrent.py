@@ -161,18 +161,27 @@ class SequenceGenerator(nn.Module):
         h, state = self.rnn(x, state)  # (B, T, H)
         return self.out(h), state  # (B, T, V)
 
-    def log_prob(self, sequences: Tensor, start_token: int) -> Tensor:
+    def log_prob(self, sequences: Tensor, start_token: int, *, temperature: float = 1.0) -> Tensor:
         """Log-probability of every token of ``sequences``, given the tokens before it.
 
         Args:
             sequences: (B, T) long tokens; ``start_token`` is fed before the first one.
             start_token: The first input of every sequence (not scored).
+            temperature: Scores under ``softmax(logits / temperature)``, the distribution
+                :meth:`sample` draws from at that temperature.
 
         Returns:
             (B, T) ``log p(x_t | start, x_<t)``; differentiable.
+
+        Raises:
+            ValueError: If ``temperature`` is not positive.
         """
+        if temperature <= 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
         inputs = _with_start(sequences[:, :-1], start_token)  # (B, T)
         logits, _ = self(inputs)  # (B, T, V)
+        if temperature != 1.0:
+            logits = logits / temperature
         chosen = logits.gather(-1, sequences.unsqueeze(-1)).squeeze(-1)  # (B, T)
         return chosen - logits.logsumexp(-1)  # (B, T)
 

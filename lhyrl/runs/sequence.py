@@ -5,10 +5,12 @@
   seeded ``10000 + seed``. An evaluation scores ``eval_episodes`` samples of the generator
   (drawn from ``eval_seed``, so every evaluation of a run scores the same draws of its
   generator) under the oracle (``nll_oracle``), the generator's NLL of the test set
-  (``nll_test``), and distinct-4 of the first 2,048 samples.
+  (``nll_test``), distinct-4 of the first 2,048 samples and self-BLEU-4 of the first 200
+  (diversity beside quality, so that mode collapse shows in TensorBoard as it happens).
 * ``lhyrl/TextGen-v0``: the env's corpus, every sentence encoded as ``max_length`` ids (its
   tokens, ``<eos>`` if there is room, then ``<pad>``); ``test_size`` sentences, drawn with the
-  seed, are held out. An evaluation reports ``nll_test``; samples are decoded to text, in
+  seed, are held out. An evaluation reports ``nll_test``, and distinct-2/4 and self-BLEU-4 of
+  up to 2,048 samples cut at ``<eos>`` (self-BLEU: the first 200); samples are decoded to text, in
   TensorBoard (``samples/text``) and in ``eval.json``. The run folder also gets ``vocab.json``.
 
 ``model.pt`` is the trainer's file (``MLE.load``, ``SeqGAN.load``, ...). ``init`` (a finished
@@ -33,9 +35,10 @@ from torch import Tensor
 from lhyrl.agents import MLE, PGBLEU, SamplingSchedule, ScheduledSampling, SeqGAN, SequenceTrainer
 from lhyrl.agents.trainer import read_trainer_file
 from lhyrl.config import ConfigError, RunConfig, read_yaml
-from lhyrl.data.text import BOS_ID, Vocabulary
+from lhyrl.data.text import BOS_ID, EOS_ID, PAD_ID, Vocabulary
 from lhyrl.envs.textgen import TextGenEnv
-from lhyrl.metrics import distinct_n, nll_oracle, nll_test
+from lhyrl.metrics import distinct_n, nll_oracle, nll_test, self_bleu
+from lhyrl.metrics.sequences import trim_sequences
 from lhyrl.nn import CNNDiscriminatorConfig, RecurrentConfig, SequenceGenerator
 from lhyrl.runs.common import CONFIG_FILE, MODEL_FILE, Built, Evaluation
 
@@ -66,6 +69,8 @@ VOCAB_FILE = "vocab.json"
 NLL_BATCH = 64
 """NLL-oracle and NLL-test average full batches of 64 sequences (the SeqGAN protocol)."""
 DISTINCT_SAMPLES = 2048
+SELF_BLEU_SAMPLES = 200
+"""Self-BLEU-4 compares this many samples with each other (about 2 s on SeqGen-v0)."""
 SUMMARY_SAMPLES = 8
 
 
@@ -187,7 +192,7 @@ def evaluation_samples(
 def evaluate_generator(
     generator: SequenceGenerator, task: SequenceTask, *, samples: int, seed: int
 ) -> Evaluation:
-    """NLL-test, and on SeqGen-v0 NLL-oracle and distinct-4 of ``samples`` samples from ``seed``.
+    """NLL-test; NLL-oracle (SeqGen-v0), distinct-n and self-BLEU-4 of samples from ``seed``.
 
     Raises:
         ValueError: If NLL-oracle is asked of fewer than 64 samples (one full batch).
@@ -207,7 +212,21 @@ def evaluate_generator(
         )  # (S, T)
         scalars["nll_oracle"] = nll_oracle(task.oracle, drawn, start_token=task.start_token)
         scalars["distinct_4"] = distinct_n(drawn[:DISTINCT_SAMPLES], 4)
+        scalars["self_bleu_4"] = self_bleu(drawn[:SELF_BLEU_SAMPLES], 4)
         report.update(eval_samples=samples, eval_seed=seed)
+    else:  # TextGen-v0: diversity of sentences, cut at <eos>/<pad>
+        drawn = evaluation_samples(
+            generator,
+            max(2, min(samples, DISTINCT_SAMPLES)),
+            seq_len=task.seq_len,
+            start_token=task.start_token,
+            seed=seed,
+        )  # (S, T)
+        sentences = [s or [PAD_ID] for s in trim_sequences(drawn, (EOS_ID, PAD_ID))]
+        scalars["distinct_2"] = distinct_n(sentences, 2)
+        scalars["distinct_4"] = distinct_n(sentences, 4)
+        scalars["self_bleu_4"] = self_bleu(sentences[:SELF_BLEU_SAMPLES], 4)
+        report.update(eval_samples=len(sentences), eval_seed=seed)
     return Evaluation(scalars=scalars, report={**scalars, **report})
 
 

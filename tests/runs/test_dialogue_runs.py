@@ -76,7 +76,7 @@ TRAIN_KEYS = {
     },
 }
 RUN_FILES = ("config.yaml", "progress.csv", "model.pt", "eval.json", "checkpoints/checkpoint.pt")
-TEST_KEYS = {"nll", "distinct_1", "distinct_2", "bleu", "reply_length"}
+TEST_KEYS = {"nll", "distinct_1", "distinct_2", "bleu", "reply_length", "self_bleu_4"}
 UNIT_COLUMN = {"mle": "train/epoch"}
 """The progress.csv column counting the learn units (train/iteration for the others)."""
 

@@ -135,6 +135,12 @@ def test_each_algo_trains_on_seqgen_and_writes_every_run_file(
         float(r["eval/nll_oracle"]) for r in progress_rows(run_dir) if r.get("eval/nll_oracle")
     ]
     assert len(evaluated) == 3 and evaluated[-1] == pytest.approx(result["nll_oracle"])
+    # Diversity beside quality at every evaluation, so mode collapse shows in TensorBoard.
+    diversity = [
+        float(r["eval/self_bleu_4"]) for r in progress_rows(run_dir) if r.get("eval/self_bleu_4")
+    ]
+    assert len(diversity) == 3 and diversity[-1] == pytest.approx(result["self_bleu_4"])
+    assert 0 <= result["self_bleu_4"] <= 1
     # `lhyrl eval` draws the same samples from the same seed: the same scores.
     capsys.readouterr()
     assert lhyrl(["eval", str(run_dir)]) == 0
@@ -184,6 +190,8 @@ def test_text_run_from_train_text_logs_decoded_sentences(tmp_path: Path) -> None
     result = eval_json(run_dir)
     assert result["env"] == "lhyrl/TextGen-v0" and result["algo"] == "mle"
     assert "nll_oracle" not in result
+    assert {"distinct_2", "distinct_4", "self_bleu_4"} <= set(result)
+    assert 0 < result["distinct_2"] <= 1 and 0 <= result["self_bleu_4"] <= 1
     # Untrained: about log V nats (V = 3,373 tokens); two epochs already learn much of the corpus.
     assert result["nll_test"] < math.log(result["vocab_size"]) - 2.0, result
     vocabulary = set(json.loads((run_dir / "vocab.json").read_text(encoding="utf-8")))

@@ -48,7 +48,7 @@ from lhyrl.agents.checkpoint import (
 )
 from lhyrl.agents.trainer import CHECKPOINT_FILE, Checkpoints, Trainer
 from lhyrl.data.text import EOS_ID, PAD_ID, Language, Vocabulary
-from lhyrl.metrics.sequences import distinct_n
+from lhyrl.metrics.sequences import distinct_n, self_bleu
 from lhyrl.nn.chat_model import ChatModel, ChatModelError, Decoding
 from lhyrl.nn.seq2seq import Seq2Seq, Seq2SeqConfig
 
@@ -61,6 +61,9 @@ __all__ = [
 ]
 
 _TEXT_ONLY = ("stdout", "log", "json", "csv")  # SB3 formats that cannot show text summaries
+
+SELF_BLEU_REPLIES = 200
+"""Replies whose self-BLEU-4 an evaluation reports (a random subset, seed 0; about 1 s)."""
 
 
 def new_chat_model(
@@ -416,7 +419,8 @@ class DialogueTrainer(Trainer):
             ``nll`` (nats per reference token), ``distinct_1`` and ``distinct_2`` (distinct
             n-grams over all n-grams of all replies), ``bleu`` (:func:`paired_bleu` of the
             replies against the references) and ``reply_length`` (mean tokens before
-            ``eos``).
+            ``eos``), ``self_bleu_4`` (self-BLEU-4 of up to :data:`SELF_BLEU_REPLIES` replies,
+            Zhu et al. 2018: high when the model gives every context the same reply).
         """
         src, tgt = self._check_pairs(src, tgt)
         replies = reply_tokens(self.generate(src, decoding=decoding))
@@ -427,6 +431,12 @@ class DialogueTrainer(Trainer):
             "distinct_2": distinct_n(replies, 2),
             "bleu": paired_bleu(replies, references),
             "reply_length": sum(map(len, replies)) / len(replies),
+            # Diversity across contexts: the same dull reply to everything scores near 1.
+            "self_bleu_4": (
+                self_bleu([r or [EOS_ID] for r in replies], 4, max_samples=SELF_BLEU_REPLIES)
+                if len(replies) > 1
+                else 0.0
+            ),
         }
         if log:
             for key, value in result.items():
