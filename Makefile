@@ -20,7 +20,7 @@ demo: venv
 	MPLBACKEND=Agg $(PY) scripts/demo.py
 
 test: venv postgres
-	MPLBACKEND=Agg $(PY) -m pytest -q --durations=15
+	MPLBACKEND=Agg $(PY) -m pytest -q -n auto --dist loadfile --durations=15
 
 # The tune tests start a throwaway PostgreSQL server from Debian's package (initdb, pg_ctl);
 # as root (CI on a fresh Debian machine) this installs it if it is missing.
