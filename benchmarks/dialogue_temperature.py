@@ -34,8 +34,9 @@ from common import RESULTS, write_table
 from lhyrl.agents.dialogue.base import paired_bleu, reply_tokens
 from lhyrl.config import make_config, read_yaml
 from lhyrl.files import atomic_write_text
-from lhyrl.metrics import distinct_n, self_bleu
+from lhyrl.metrics import SentenceAutoencoder, distinct_n, ms_jaccard, self_bleu
 from lhyrl.metrics.aggregate import save_figure
+from lhyrl.metrics.distances import frechet_distance
 from lhyrl.metrics.quality_diversity import Curve, plot_quality_diversity
 from lhyrl.nn.chat_model import ChatModel
 from lhyrl.runs import CONFIG_FILE, EVAL_FILE, MODEL_FILE
@@ -58,12 +59,34 @@ def finished_runs(runs_dir: Path) -> dict[str, Path]:
     return rows
 
 
-def scores(replies: list[list[int]], references: list[list[int]], n_self: int) -> dict[str, float]:
+ENCODERS: dict[bytes, SentenceAutoencoder] = {}
+"""One sentence autoencoder per training split (the bots share theirs), fitted once."""
+
+
+def encoder_for(sentences: list[list[int]]) -> SentenceAutoencoder:
+    """The sentence autoencoder fitted on a training split's sentences (seed 0)."""
+    key = json.dumps(sentences).encode()
+    if key not in ENCODERS:
+        t0 = time.perf_counter()
+        ENCODERS[key] = SentenceAutoencoder(seed=0).fit(sentences)
+        print(
+            f"sentence autoencoder: {len(sentences)} sentences, held-out reconstruction "
+            f"{ENCODERS[key].reconstruction_accuracy:.3f}, {time.perf_counter() - t0:.0f} s",
+            flush=True,
+        )
+    return ENCODERS[key]
+
+
+def scores(
+    replies: list[list[int]], references: list[list[int]], encoder: SentenceAutoencoder
+) -> dict[str, float]:
     return {
         "bleu": paired_bleu(replies, references),
-        "self_bleu_4": self_bleu([r or [0] for r in replies], 4, max_samples=n_self, seed=0),
+        "self_bleu_4": self_bleu([r or [0] for r in replies], 4, max_samples=500, seed=0),
         "distinct_1": distinct_n(replies, 1),
         "distinct_2": distinct_n(replies, 2),
+        "ms_jaccard_4": ms_jaccard([r or [0] for r in replies], references, 4),
+        "frechet": frechet_distance(encoder(replies), encoder(references)),
         "reply_length": sum(map(len, replies)) / len(replies),
     }
 
@@ -78,13 +101,22 @@ def sweep(run_dir: Path, args: argparse.Namespace) -> tuple[Curve, dict[str, flo
         raise SystemExit(f"{run_dir}: its evaluation split {config.dialogue.eval_split} is empty")
     src, tgt = pairs  # (N, S), (N, T)
     references = reply_tokens(tgt)
-    greedy = scores(reply_tokens(model.generate(src, decoding="greedy").tokens), references, 500)
+    train = task.splits["train"]
+    assert train is not None  # load_task refuses an empty training split
+    encoder = encoder_for(reply_tokens(train[1]) + reply_tokens(train[0]))  # replies, contexts
+    greedy_replies = reply_tokens(model.generate(src, decoding="greedy").tokens)
+    greedy = scores(greedy_replies, references, encoder)
     rows: Curve = []
     for t in args.temperatures:
         generator = torch.Generator().manual_seed(args.seed)
         drawn = model.generate(src, decoding="sample", temperature=t, generator=generator)
-        rows.append({"temperature": t, **scores(reply_tokens(drawn.tokens), references, 500)})
-    return rows, {"temperature": 0.0, **greedy, "contexts": float(len(references))}
+        rows.append({"temperature": t, **scores(reply_tokens(drawn.tokens), references, encoder)})
+    return rows, {
+        "temperature": 0.0,
+        **greedy,
+        "contexts": float(len(references)),
+        "encoder_reconstruction": encoder.reconstruction_accuracy,
+    }
 
 
 def run_sweep(args: argparse.Namespace) -> dict[str, Any]:
@@ -143,6 +175,21 @@ def against_sampled_mle(record: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def closest_to_references(record: dict[str, Any]) -> str:
+    """Per bot: the Fréchet distance of its greedy replies and its closest temperature."""
+    lines = []
+    for name, curve in record["curves"].items():
+        g = curve["greedy"]
+        best = min(curve["rows"], key=lambda r: r["frechet"])
+        hottest = curve["rows"][-1]
+        lines.append(
+            f"- {name}: Fréchet distance to the reference replies {g['frechet']:.1f} greedy, "
+            f"lowest {best['frechet']:.1f} at t={best['temperature']:g} "
+            f"(hottest: {hottest['frechet']:.1f} at t={hottest['temperature']:g})."
+        )
+    return "\n".join(lines)
+
+
 def report(record: dict[str, Any]) -> Path:
     curves: dict[str, Curve] = {name: c["rows"] for name, c in record["curves"].items()}
     figure = plot_quality_diversity(
@@ -165,28 +212,50 @@ def report(record: dict[str, Any]) -> Path:
                     f"{r['self_bleu_4']:.3f}",
                     f"{r['distinct_1']:.3f}",
                     f"{r['distinct_2']:.3f}",
+                    f"{r['ms_jaccard_4']:.3f}",
+                    f"{r['frechet']:.2f}",
                     f"{r['reply_length']:.1f}",
                 ]
             )
-    contexts = int(next(iter(record["curves"].values()))["greedy"]["contexts"])
+    first = next(iter(record["curves"].values()))["greedy"]
+    contexts = int(first["contexts"])
+    recon = f"{first['encoder_reconstruction']:.2f} of the tokens"
     runs = "; ".join(f"{n}: `{Path(c['run_dir']).name}`" for n, c in record["curves"].items())
     notes = f"""
 {against_sampled_mle(record)}
+
+{closest_to_references(record)}
 
 Each bot is the saved `model.pt` of its run in `{record["runs_dir"]}` (nothing was retrained):
 {runs}. Every bot replies to the {contexts:,} contexts of its run's evaluation split, greedily
 and by sampling each token from softmax(logits / t) (seed {record["seed"]} at every
 temperature). BLEU: corpus BLEU-4 of each reply against its own reference (the benchmark's
 `paired_bleu`); self-BLEU-4: of up to 500 replies against each other (lower is more diverse);
-distinct-n: distinct n-grams over all n-grams of all replies; length: mean tokens before
-`eos`. One run (seed 0) per bot. Curve: `{Path(png).name}`; rows: `{NAME}.json`. The sweep:
+distinct-n: distinct n-grams over all n-grams of all replies; MS-Jaccard-4 (Montahaei et al.
+2019): how alike the n-gram distributions (n = 1..4) of the replies and the reference replies
+are (1 = the same); Fréchet: the Fréchet distance between the replies and the reference replies
+in the features of a sentence autoencoder (`lhyrl.metrics.SentenceAutoencoder`: a
+bidirectional GRU trained here to reproduce the training split's replies and contexts, its
+final state as the features; held-out reconstruction {recon}; 0 = the same distribution);
+length: mean tokens before `eos`. One run (seed 0) per bot. Curve: `{Path(png).name}`; rows:
+`{NAME}.json`. The sweep:
 `{record["command"]}` ({record["date"]}, {record["seconds"]:.0f} s on {record["threads"]}
 torch thread(s), beside other jobs).
 """
     return write_table(
         NAME,
         "Dialogue bots over sampling temperature: BLEU, self-BLEU, distinct-n",
-        ["bot", "temperature", "BLEU-4", "self-BLEU-4", "distinct-1", "distinct-2", "length"],
+        [
+            "bot",
+            "temperature",
+            "BLEU-4",
+            "self-BLEU-4",
+            "distinct-1",
+            "distinct-2",
+            "MS-Jaccard-4",
+            "Fréchet",
+            "length",
+        ],
         table,
         notes,
     )

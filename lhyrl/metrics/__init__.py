@@ -24,6 +24,7 @@ from lhyrl.metrics.sequences import (
     nll_test,
     self_bleu,
 )
+from lhyrl.metrics.text_encoder import SentenceAutoencoder, SentenceAutoencoderConfig
 
 __all__ = [
     "EvalResult",
@@ -31,6 +32,8 @@ __all__ = [
     "MemorizationReport",
     "ModeCoverage",
     "NgramEncoder",
+    "SentenceAutoencoder",
+    "SentenceAutoencoderConfig",
     "Standardizer",
     "bleu",
     "distinct_n",
