@@ -5,8 +5,10 @@ Run::
     python benchmarks/dialogue.py --threads 2   # about 27 minutes on 2 CPU threads
     python benchmarks/dialogue.py --quick       # a smoke run of under a minute
 
-Then ``python benchmarks/dialogue_temperature.py --runs-dir <runs-dir>`` scores the saved bots'
-replies over sampling temperature (BLEU, self-BLEU, distinct-n), without retraining.
+At the end it scores the four bots' replies over sampling temperature (BLEU, self-BLEU,
+distinct-n, MS-Jaccard, Fréchet distance to the human replies): ``results/dialogue_temperature.md``
+and ``.png``, which ``python benchmarks/dialogue_temperature.py --runs-dir <runs-dir>`` remakes
+from the saved bots without retraining.
 
 "Deep Reinforcement Learning for Dialogue Generation" (Li et al. 2016) lets two agents talk
 and measures how long the simulated dialogue lasts before a dull or repeated turn ends it,
@@ -60,6 +62,8 @@ from typing import Any
 
 import torch
 from common import RESULTS, machine, write_table
+from dialogue_temperature import TEMPERATURES, run_sweep
+from dialogue_temperature import report as temperature_report
 
 from lhyrl.agents.dialogue import DialogueMLE
 from lhyrl.config import RunConfig, make_config
@@ -333,6 +337,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     configs = {"mle": mle_config, "mmi": mmi_config, "dialogue-rl": rl_config, "regs": adv_config}
     resolve_settings(args, configs)
     write(rows, args, mle, min_count=mle_config.dialogue.min_count)
+    if not args.quick:  # the four bots over sampling temperature (dialogue_temperature.py)
+        sweep = argparse.Namespace(
+            runs_dir=args.runs_dir, temperatures=list(TEMPERATURES), seed=0, threads=args.threads
+        )
+        print(temperature_report(run_sweep(sweep)).read_text())
 
 
 def reflow(text: str, width: int = 100) -> str:
