@@ -57,6 +57,9 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(flag, type=hint, default=None, help=text)
 
 
+THREADS_NOTE = "the fastest count on CPU for lhyrl's model sizes, benchmarks/threads.py"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``lhyrl`` argument parser."""
     parser = argparse.ArgumentParser(
@@ -138,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plot.add_argument("--out", default="curves.png", help="output file, .png or .svg")
     plot.add_argument("--title", default=None, help="figure title (default: the metric)")
+    for command in (demos, evaluate, demo, chat, plot):  # train and tune: the config's threads
+        command.add_argument(
+            "--threads", type=int, default=1, help=f"torch threads (default 1: {THREADS_NOTE})"
+        )
     return parser
 
 
@@ -291,7 +298,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from lhyrl import runs
 
-    torch.set_num_threads(min(torch.get_num_threads(), os.cpu_count() or 1))
+    threads = getattr(args, "threads", None)
+    threads = 1 if threads is None else threads  # train/tune: None until the config is read
+    if threads < 1:
+        print(
+            f"lhyrl {args.command}: error: --threads must be at least 1, got {threads}",
+            file=sys.stderr,
+        )
+        return 2
+    torch.set_num_threads(threads)
     try:
         if args.command == "demos":
             demos = runs.collect_demos(

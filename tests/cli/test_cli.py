@@ -216,3 +216,39 @@ def test_train_gail_and_airl_write_a_full_run_dir(tmp_path):
         assert "train/disc_acc_expert" in (run / "progress.csv").read_text().splitlines()[0]
     airl_config = (only_run_dir(tmp_path / "runs", "airl") / "config.yaml").read_text()
     assert "state_only: true" in airl_config
+
+
+@pytest.mark.parametrize("command", ["demos", "train", "eval", "tune", "demo", "chat", "plot"])
+def test_every_command_takes_threads_defaulting_to_one(command, monkeypatch):
+    import torch
+
+    from lhyrl import cli
+
+    parser = cli.build_parser()
+    action = next(
+        a
+        for a in parser._subparsers._group_actions[0].choices[command]._actions
+        if "--threads" in a.option_strings
+    )
+    assert action.default in (1, None)  # None: the config's threads, whose default is 1
+    from lhyrl.config import RunConfig
+
+    assert RunConfig().threads == 1
+    if command == "plot":  # the count reaches torch
+        seen = []
+        monkeypatch.setattr(torch, "set_num_threads", seen.append)
+        monkeypatch.setattr("lhyrl.runs.plot.plot_runs", lambda *a, **k: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            cli.main(["plot", "nowhere", "--threads", "2"])
+        assert seen == [2]
+
+
+def test_threads_below_one_is_refused():
+    out = subprocess.run(
+        [sys.executable, "-m", "lhyrl.cli", "eval", "nowhere", "--threads", "0"],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        check=False,
+    )
+    assert out.returncode == 2 and "--threads must be at least 1" in out.stderr
