@@ -46,9 +46,14 @@ class ContinuousControl:
             raise ValueError(f"driving actions must be finite numbers, got {actions.tolist()}")
         return actions.astype(np.float64)
 
-    def apply(self, sim: DrivingSim, actions: np.ndarray, active: np.ndarray | None) -> StepOutcome:
-        """Step the simulator once with the given controls (values outside [-1, 1] are clipped)."""
-        return sim.step(actions[:, 0], actions[:, 1], active)
+    def apply(
+        self, sim: DrivingSim, actions: np.ndarray, active: np.ndarray | None, repeat: int = 1
+    ) -> StepOutcome:
+        """Step the simulator ``repeat`` times with the given controls (clipped to [-1, 1]).
+
+        An environment stops at the step its episode ends; rewards are summed over the steps.
+        """
+        return sim.step(actions[:, 0], actions[:, 1], active, repeat)
 
     def extra_obs(self, sim: DrivingSim) -> np.ndarray:
         """No extra observation entries."""
@@ -95,8 +100,15 @@ class MetaActions:
             )
         return actions.astype(np.int64)
 
-    def apply(self, sim: DrivingSim, actions: np.ndarray, active: np.ndarray | None) -> StepOutcome:
-        """Update the targets, then drive towards them for :data:`DECISION_SUBSTEPS` steps."""
+    def apply(
+        self, sim: DrivingSim, actions: np.ndarray, active: np.ndarray | None, repeat: int = 1
+    ) -> StepOutcome:
+        """Update the targets, then drive towards them for ``repeat`` meta-action periods.
+
+        That is ``repeat`` times :data:`DECISION_SUBSTEPS` simulator steps, the controllers
+        acting at every one; an environment stops at the step its episode ends, and rewards are
+        summed over the steps it took.
+        """
         cfg = self.config
         on = np.ones(sim.batch, dtype=bool) if active is None else active
         lane = self.target_lane + (actions == LANE_LEFT) - (actions == LANE_RIGHT)
@@ -106,7 +118,7 @@ class MetaActions:
         target_d = cfg.lane_center(self.target_lane)
         total: StepOutcome | None = None
         running = on.copy()
-        for _ in range(self.substeps):
+        for _ in range(self.substeps * repeat):
             steer = pure_pursuit_steer(sim, target_d)
             throttle = track_speed(sim, self.target_speed)
             outcome = sim.step(steer, throttle, running)
