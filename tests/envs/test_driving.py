@@ -348,3 +348,19 @@ def test_bad_decision_every_gets_a_clear_error(bad):
         gym.make("lhyrl/Driving-v0", decision_every=bad)
     with pytest.raises(ValueError, match="decision_every must be an int >= 1"):
         make_vec("lhyrl/Driving-v0", 2).__class__(2, decision_every=bad)
+
+
+def test_road_curvature_is_the_moving_average_of_the_segments():
+    from lhyrl.envs.driving import road
+
+    rng = np.random.default_rng(0)
+    n_points, ramp = 1501, road.TRANSITION_LENGTH
+    uniforms = np.stack([road.draw_segments(rng, n_points) for _ in range(5)])
+    lengths, values = road._segments(uniforms)
+    raw = np.stack(
+        [np.repeat(v, k)[: n_points + ramp] for v, k in zip(values, lengths, strict=True)]
+    )
+    raw[:, :ramp] = 0.0
+    window = np.concatenate([np.zeros((5, 1)), np.cumsum(raw, axis=1)], axis=1)
+    expected = (window[:, ramp:] - window[:, :-ramp])[:, :n_points] / ramp
+    np.testing.assert_array_equal(road.curvature_profiles(uniforms, n_points), expected)

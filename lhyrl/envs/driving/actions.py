@@ -32,6 +32,9 @@ class ContinuousControl:
     def reset_one(self, index: int, sim: DrivingSim) -> None:
         """Nothing to reset: continuous control has no state."""
 
+    def reset(self, indices: np.ndarray, sim: DrivingSim) -> None:
+        """Nothing to reset: continuous control has no state."""
+
     def check(self, actions: np.ndarray, batch: int) -> np.ndarray:
         """Validate a batch of actions, ``(B, 2)``, returning it as float64."""
         actions = np.asarray(actions)
@@ -79,9 +82,13 @@ class MetaActions:
 
     def reset_one(self, index: int, sim: DrivingSim) -> None:
         """Target the current lane and the current speed rounded to a 5 m/s step."""
-        self.target_lane[index] = self.config.lane_of(sim.ego_d[index : index + 1])[0]
-        speed = SPEED_STEP * np.round(sim.ego_v[index] / SPEED_STEP)
-        self.target_speed[index] = np.clip(speed, *TARGET_SPEEDS)
+        self.reset(np.array([index]), sim)
+
+    def reset(self, indices: np.ndarray, sim: DrivingSim) -> None:
+        """:meth:`reset_one` for environments ``indices`` at once."""
+        self.target_lane[indices] = self.config.lane_of(sim.ego_d[indices])
+        speed = SPEED_STEP * np.round(sim.ego_v[indices] / SPEED_STEP)
+        self.target_speed[indices] = np.clip(speed, *TARGET_SPEEDS)
 
     def check(self, actions: np.ndarray, batch: int) -> np.ndarray:
         """Validate a batch of meta-actions, ``(B,)`` integers in ``[0, 5)``."""

@@ -8,11 +8,12 @@ operation on ``(B,)`` and ``(B, N)`` arrays, spent mostly on call overhead (a si
 memory traffic of temporaries (thousands of envs). Compiled, one call can also run several
 steps, as a repeated action needs, without returning to Python between them.
 
-The arithmetic is the same, operation by operation, as the numpy formulation it replaces, so
-trajectories agree with it up to the round-off of ``sin``/``cos``/``tan``/``arctan``/``pow``
-(numpy's vectorised versions and the C library's may differ in the last bit). Every environment
-is computed on its own, so a batch of ``B`` gives each environment exactly what a batch of one
-would: the vector env and the single env stay bit-identical.
+The arithmetic is the same, operation by operation, as the numpy formulation it replaced, except
+that IDM's ``(v / v0) ** 4`` is squared twice instead of calling ``pow`` (half the kernel's
+time); trajectories therefore agree with the numpy version up to round-off (that, and numpy's
+vectorised ``sin``/``cos``/``tan``/``arctan`` against the C library's, may differ in the last
+bit). Every environment is computed on its own, so a batch of ``B`` gives each environment
+exactly what a batch of one would: the vector env and the single env stay bit-identical.
 
 The kernels compile on first use and are cached next to this file (``__pycache__``).
 """
@@ -180,7 +181,9 @@ def step_batch(
                     IDM_MIN_GAP + v_i * IDM_TIME_HEADWAY + v_i * (v_i - all_v[j]) / IDM_BRAKE_TERM
                 )
                 ratio = max(desired_gap, 0.0) / max(gap, 0.1)  # 0 if gap inf
-                a = IDM_ACCEL * (1.0 - (v_i / desired_row[b, i]) ** 4.0 - ratio * ratio)
+                speed_ratio = v_i / desired_row[b, i]
+                speed_ratio *= speed_ratio  # squared twice: (v / v0) ** 4 without pow
+                a = IDM_ACCEL * (1.0 - speed_ratio * speed_ratio - ratio * ratio)
                 car_accel[i] = _clip(a, -IDM_MAX_BRAKE, IDM_ACCEL)
                 leader_gap[i] = gap
                 new_target[i], new_cooldown[i] = car_target_d[i], car_cooldown[i]

@@ -25,7 +25,7 @@ from lhyrl.envs.driving.dynamics import (
     VEHICLE_WIDTH,
     WHEELBASE,
 )
-from lhyrl.envs.driving.road import Roads, draw_segments
+from lhyrl.envs.driving.road import Roads, draw_segments, segment_count
 
 __all__ = [
     "OBS_BOUND",
@@ -234,19 +234,18 @@ class DrivingSim:
         the arithmetic then runs on all of them at once.
         """
         cfg, n = self.config, self.config.vehicles
-        draws = [
-            (
-                draw_segments(rng, self.roads.n_points),  # (4, K) road
-                rng.random(2),  # ego lane and speed
-                rng.permutation(self._free_slots.shape[1])[:n],  # traffic slots
-                rng.random((6, n)),  # traffic jitter, speeds, lane changing, cooldown
-            )
-            for rng in rngs
-        ]
-        self.roads.build(indices, np.stack([d[0] for d in draws]))
-        ego = np.stack([d[1] for d in draws])  # (R, 2)
-        picks = np.stack([d[2] for d in draws])  # (R, N)
-        u = np.stack([d[3] for d in draws])  # (R, 6, N)
+        count = len(rngs)
+        segments = np.empty((count, 4, segment_count(self.roads.n_points)))  # (R, 4, K) road
+        ego = np.empty((count, 2))  # ego lane and speed
+        picks = np.empty((count, n), dtype=np.int64)  # traffic slots
+        u = np.empty((count, 6, n))  # traffic jitter, speeds, lane changing, cooldown
+        n_free, n_points = self._free_slots.shape[1], self.roads.n_points
+        for r, rng in enumerate(rngs):  # written in place: no per-draw arrays to stack
+            draw_segments(rng, n_points, out=segments[r])
+            rng.random(out=ego[r])
+            picks[r] = rng.permutation(n_free)[:n]
+            rng.random(out=u[r])
+        self.roads.build(indices, segments)
         ego_lane = np.minimum((ego[:, 0] * cfg.lanes).astype(np.int64), cfg.lanes - 1)
         self.ego_s[indices] = EGO_START_S
         self.ego_d[indices] = cfg.lane_center(ego_lane)

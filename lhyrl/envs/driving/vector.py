@@ -87,8 +87,7 @@ class DrivingVectorEnv(VectorEnv):
 
     def _reset_envs(self, indices: np.ndarray) -> None:
         self.sim.reset(indices, [self._rngs[i] for i in indices])
-        for i in indices:
-            self.actions.reset_one(int(i), self.sim)
+        self.actions.reset(indices, self.sim)
         self._elapsed[indices] = 0
         self._needs_reset[indices] = False
 
