@@ -144,7 +144,7 @@ def busy_loop() -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-c", "while True: pass"])
 
 
-def load_comparison(seconds: float, rounds: int, seed: int) -> list[dict[str, float | str]]:
+def load_comparison(seconds: float, rounds: int, seed: int) -> list[dict[str, Any]]:
     """Per-step highway-fast-v0 vs Driving-v0 with and without a busy-loop process.
 
     Rounds alternate between the two conditions; in each, both envs take a turn.
@@ -159,7 +159,7 @@ def load_comparison(seconds: float, rounds: int, seed: int) -> list[dict[str, fl
     }
     cpu = dict.fromkeys(conditions, 0.0)
     wall = dict.fromkeys(conditions, 0.0)
-    load = {name: [] for name in conditions}
+    load: dict[str, list[float]] = {name: [] for name in conditions}
     for _ in range(rounds):
         for name, loaded in conditions.items():
             process = busy_loop() if loaded else None
@@ -312,12 +312,14 @@ def main() -> None:
     hw_version = importlib.metadata.version("highway-env")
     n = args.num_envs
     traffic = f"{config['lanes_count']} lanes, {config['vehicles_count']} vehicles"
-    step_rows = [
-        ["highway-fast-v0 (highway-env " + hw_version + ")", traffic, highway],
-        ["lhyrl/Driving-v0, single env", "3 lanes, 20 vehicles", single],
-        ["lhyrl/Driving-v0, single env, decision_every=10", "3 lanes, 20 vehicles", single10],
-        [f"lhyrl/Driving-v0, native vector env ({n} cars), per env-step", "same, each", vector],
-        [f"same, decision_every=10 ({n} cars), per env-step", "same, each", vector10],
+    ours = single.env.unwrapped.config
+    our_traffic = f"{ours.lanes} lanes, {ours.vehicles} vehicles"
+    step_rows: list[tuple[str, str, Runner]] = [
+        ("highway-fast-v0 (highway-env " + hw_version + ")", traffic, highway),
+        ("lhyrl/Driving-v0, single env", our_traffic, single),
+        ("lhyrl/Driving-v0, single env, decision_every=10", our_traffic, single10),
+        (f"lhyrl/Driving-v0, native vector env ({n} cars), per env-step", "same, each", vector),
+        (f"same, decision_every=10 ({n} cars), per env-step", "same, each", vector10),
     ]
     rows = [
         [
