@@ -234,3 +234,133 @@ def test_vector_env_returns_what_its_spaces_promise(env_id):
         for key in ("reward_progress", "crashed", "speed"):
             assert info[key].shape == (n,) and info[f"_{key}"].dtype == bool
     assert venv.metadata["autoreset_mode"] == gym.vector.AutoresetMode.NEXT_STEP
+
+
+def sim_state(env) -> dict[str, np.ndarray]:
+    sim = env.unwrapped.sim
+    names = ("ego_s", "ego_d", "ego_psi", "ego_v", "car_s", "car_d", "car_v", "car_target_d")
+    return {name: getattr(sim, name).copy() for name in (*names, "car_cooldown", "elapsed")}
+
+
+@pytest.mark.parametrize(
+    ("action", "seed"),
+    [([0.0, 0.5], 0), ([0.1, -0.2], 1), ([1.0, 1.0], 2)],  # the last leaves the road mid-way
+)
+def test_decision_every_10_equals_10_steps_with_the_same_action(action, seed):
+    fine = gym.make("lhyrl/Driving-v0")
+    coarse = gym.make("lhyrl/Driving-v0", decision_every=10)
+    fine.reset(seed=seed)
+    coarse.reset(seed=seed)
+    action = np.array(action, dtype=np.float32)
+    for _ in range(4):  # 4 decisions of 10 steps each, or until the episode ends
+        obs, reward, terminated, truncated, info = coarse.step(action)
+        rewards, terms = [], {}
+        for _ in range(10):
+            fine_obs, r, fine_terminated, fine_truncated, fine_info = fine.step(action)
+            rewards.append(r)
+            for key, value in fine_info.items():
+                if key.startswith("reward_"):
+                    terms[key] = terms.get(key, 0.0) + value
+            if fine_terminated:
+                break
+        assert reward == sum(rewards)
+        np.testing.assert_array_equal(obs, fine_obs)
+        assert (terminated, truncated) == (fine_terminated, fine_truncated)
+        assert {k: info[k] for k in terms} == terms
+        assert all(info[k] == fine_info[k] for k in ("crashed", "left_road", "finished", "speed"))
+        for name, value in sim_state(coarse).items():
+            np.testing.assert_array_equal(value, sim_state(fine)[name], err_msg=name)
+        if terminated:
+            break
+    if action[0] == 1.0:
+        assert terminated  # full steering leaves the road within 4 s
+
+
+def test_decision_every_ends_the_episode_at_the_crash_step():
+    full_left = np.array([1.0, 1.0], dtype=np.float32)
+    fine = gym.make("lhyrl/Driving-v0")
+    fine.reset(seed=2)
+    crash_step = 1
+    while not fine.step(full_left)[2]:
+        crash_step += 1
+    coarse = gym.make("lhyrl/Driving-v0", decision_every=10)
+    coarse.reset(seed=2)
+    decisions, terminated = 0, False
+    while not terminated and decisions < 10:
+        _, _, terminated, _, info = coarse.step(full_left)
+        decisions += 1
+    assert terminated and info["left_road"] and info["reward_offroad"] == -10.0
+    assert decisions == -(-crash_step // 10)  # the decision during which it left the road
+    assert coarse.unwrapped.sim.elapsed[0] == crash_step != 10 * decisions  # not simulated on
+
+
+def test_decision_every_keeps_discrete_meta_actions_for_longer():
+    fine = gym.make("lhyrl/DrivingDiscrete-v0")
+    coarse = gym.make("lhyrl/DrivingDiscrete-v0", decision_every=2)
+    fine.reset(seed=3)
+    coarse.reset(seed=3)
+    for _ in range(5):
+        obs, reward, *_ = coarse.step(0)  # keep lane: two 0.5 s periods are one of 1 s
+        _, r1, *_ = fine.step(0)
+        fine_obs, r2, *_ = fine.step(0)
+        np.testing.assert_array_equal(obs, fine_obs)
+        assert reward == pytest.approx(r1 + r2, rel=1e-12)
+
+
+@pytest.mark.parametrize("env_id", DRIVING_IDS)
+def test_vector_env_with_decision_every_steps_like_single_envs(env_id):
+    n = 3
+    venv = gym.make_vec(
+        env_id, num_envs=n, vectorization_mode="vector_entry_point", decision_every=10
+    )
+    singles = [gym.make(env_id, decision_every=10) for _ in range(n)]
+    vec_obs, _ = venv.reset(seed=11)
+    for i, env in enumerate(singles):
+        np.testing.assert_array_equal(env.reset(seed=11 + i)[0], vec_obs[i])
+    venv.action_space.seed(1)
+    running = np.ones(n, dtype=bool)
+    for _ in range(20):
+        actions = venv.action_space.sample()
+        vec_obs, rewards, terminated, truncated, _ = venv.step(actions)
+        for i, env in enumerate(singles):
+            if running[i]:
+                o, r, te, tr, _ = env.step(actions[i])
+                np.testing.assert_array_equal(o, vec_obs[i])
+                assert r == rewards[i] and te == terminated[i] and tr == truncated[i]
+                running[i] = not (te or tr)
+        if not running.any():
+            break
+    assert venv.unwrapped.metadata["render_fps"] == 1 or env_id.endswith("Discrete-v0")
+
+
+@pytest.mark.parametrize("env_id", DRIVING_IDS)
+def test_decision_every_10_passes_gymnasium_and_sb3_check_env(env_id):
+    from gymnasium.utils.env_checker import check_env
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+    check_env(gym.make(env_id, decision_every=10).unwrapped, skip_render_check=False)
+    sb3_check_env(gym.make(env_id, decision_every=10), warn=True)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True, "10"])
+def test_bad_decision_every_gets_a_clear_error(bad):
+    with pytest.raises(ValueError, match="decision_every must be an int >= 1"):
+        gym.make("lhyrl/Driving-v0", decision_every=bad)
+    with pytest.raises(ValueError, match="decision_every must be an int >= 1"):
+        make_vec("lhyrl/Driving-v0", 2).__class__(2, decision_every=bad)
+
+
+def test_road_curvature_is_the_moving_average_of_the_segments():
+    from lhyrl.envs.driving import road
+
+    rng = np.random.default_rng(0)
+    n_points, ramp = 1501, road.TRANSITION_LENGTH
+    uniforms = np.stack([road.draw_segments(rng, n_points) for _ in range(5)])
+    lengths, values = road._segments(uniforms)
+    raw = np.stack(
+        [np.repeat(v, k)[: n_points + ramp] for v, k in zip(values, lengths, strict=True)]
+    )
+    raw[:, :ramp] = 0.0
+    window = np.concatenate([np.zeros((5, 1)), np.cumsum(raw, axis=1)], axis=1)
+    expected = (window[:, ramp:] - window[:, :-ramp])[:, :n_points] / ramp
+    np.testing.assert_array_equal(road.curvature_profiles(uniforms, n_points), expected)

@@ -32,6 +32,9 @@ class ContinuousControl:
     def reset_one(self, index: int, sim: DrivingSim) -> None:
         """Nothing to reset: continuous control has no state."""
 
+    def reset(self, indices: np.ndarray, sim: DrivingSim) -> None:
+        """Nothing to reset: continuous control has no state."""
+
     def check(self, actions: np.ndarray, batch: int) -> np.ndarray:
         """Validate a batch of actions, ``(B, 2)``, returning it as float64."""
         actions = np.asarray(actions)
@@ -46,9 +49,14 @@ class ContinuousControl:
             raise ValueError(f"driving actions must be finite numbers, got {actions.tolist()}")
         return actions.astype(np.float64)
 
-    def apply(self, sim: DrivingSim, actions: np.ndarray, active: np.ndarray | None) -> StepOutcome:
-        """Step the simulator once with the given controls (values outside [-1, 1] are clipped)."""
-        return sim.step(actions[:, 0], actions[:, 1], active)
+    def apply(
+        self, sim: DrivingSim, actions: np.ndarray, active: np.ndarray | None, repeat: int = 1
+    ) -> StepOutcome:
+        """Step the simulator ``repeat`` times with the given controls (clipped to [-1, 1]).
+
+        An environment stops at the step its episode ends; rewards are summed over the steps.
+        """
+        return sim.step(actions[:, 0], actions[:, 1], active, repeat)
 
     def extra_obs(self, sim: DrivingSim) -> np.ndarray:
         """No extra observation entries."""
@@ -74,9 +82,13 @@ class MetaActions:
 
     def reset_one(self, index: int, sim: DrivingSim) -> None:
         """Target the current lane and the current speed rounded to a 5 m/s step."""
-        self.target_lane[index] = self.config.lane_of(sim.ego_d[index : index + 1])[0]
-        speed = SPEED_STEP * np.round(sim.ego_v[index] / SPEED_STEP)
-        self.target_speed[index] = np.clip(speed, *TARGET_SPEEDS)
+        self.reset(np.array([index]), sim)
+
+    def reset(self, indices: np.ndarray, sim: DrivingSim) -> None:
+        """:meth:`reset_one` for environments ``indices`` at once."""
+        self.target_lane[indices] = self.config.lane_of(sim.ego_d[indices])
+        speed = SPEED_STEP * np.round(sim.ego_v[indices] / SPEED_STEP)
+        self.target_speed[indices] = np.clip(speed, *TARGET_SPEEDS)
 
     def check(self, actions: np.ndarray, batch: int) -> np.ndarray:
         """Validate a batch of meta-actions, ``(B,)`` integers in ``[0, 5)``."""
@@ -95,8 +107,15 @@ class MetaActions:
             )
         return actions.astype(np.int64)
 
-    def apply(self, sim: DrivingSim, actions: np.ndarray, active: np.ndarray | None) -> StepOutcome:
-        """Update the targets, then drive towards them for :data:`DECISION_SUBSTEPS` steps."""
+    def apply(
+        self, sim: DrivingSim, actions: np.ndarray, active: np.ndarray | None, repeat: int = 1
+    ) -> StepOutcome:
+        """Update the targets, then drive towards them for ``repeat`` meta-action periods.
+
+        That is ``repeat`` times :data:`DECISION_SUBSTEPS` simulator steps, the controllers
+        acting at every one; an environment stops at the step its episode ends, and rewards are
+        summed over the steps it took.
+        """
         cfg = self.config
         on = np.ones(sim.batch, dtype=bool) if active is None else active
         lane = self.target_lane + (actions == LANE_LEFT) - (actions == LANE_RIGHT)
@@ -106,7 +125,7 @@ class MetaActions:
         target_d = cfg.lane_center(self.target_lane)
         total: StepOutcome | None = None
         running = on.copy()
-        for _ in range(self.substeps):
+        for _ in range(self.substeps * repeat):
             steer = pure_pursuit_steer(sim, target_d)
             throttle = track_speed(sim, self.target_speed)
             outcome = sim.step(steer, throttle, running)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from lhyrl.envs.driving.sim import SAME_LANE, VEHICLE_LENGTH, WHEELBASE, DrivingSim
+from lhyrl.envs.driving.dynamics import SAME_LANE, VEHICLE_LENGTH, WHEELBASE
+from lhyrl.envs.driving.sim import DrivingSim
 
 LOOKAHEAD_TIME = 1.0  # s: pure-pursuit look-ahead distance is speed times this ...
 LOOKAHEAD_RANGE = (12.0, 40.0)  # ... clipped to this range (m)

@@ -9,8 +9,9 @@ import numpy as np
 from gymnasium import spaces
 
 from lhyrl.envs.driving.actions import ContinuousControl, MetaActions
+from lhyrl.envs.driving.dynamics import OBS_BOUND
 from lhyrl.envs.driving.render import HumanWindow, draw_frame
-from lhyrl.envs.driving.sim import OBS_BOUND, DrivingConfig, DrivingSim, StepOutcome
+from lhyrl.envs.driving.sim import DrivingConfig, DrivingSim, StepOutcome
 
 
 def step_info(outcome: StepOutcome, sim: DrivingSim, index: int) -> dict[str, Any]:
@@ -25,6 +26,19 @@ def step_info(outcome: StepOutcome, sim: DrivingSim, index: int) -> dict[str, An
         "finished": bool(outcome.finished[index]),
         "speed": float(sim.ego_v[index]),
     }
+
+
+def check_decision_every(decision_every: object) -> int:
+    """Validate the ``decision_every`` option: a positive int.
+
+    Raises:
+        ValueError: If it is not an integer of at least 1.
+    """
+    if isinstance(decision_every, bool) or not isinstance(decision_every, (int, np.integer)):
+        raise ValueError(f"decision_every must be an int >= 1, got {decision_every!r}")
+    if decision_every < 1:
+        raise ValueError(f"decision_every must be an int >= 1, got {decision_every}")
+    return int(decision_every)
 
 
 class DrivingEnv(gym.Env[np.ndarray, np.ndarray]):
@@ -73,8 +87,9 @@ class DrivingEnv(gym.Env[np.ndarray, np.ndarray]):
 
     ## Rewards
 
-    Each step: `progress + control + collision + offroad`, each term also in `info` as
-    `reward_<term>`:
+    Each simulator step (0.1 s): `progress + control + collision + offroad`, each term also in
+    `info` as `reward_<term>`; with `decision_every=k` the reward and its terms are summed over
+    the `k` steps an action lasts (the steps actually taken, if the episode ends sooner):
     - `progress`: distance gained along the road divided by `max_speed * dt` (1 at top speed);
     - `control`: `-control_cost * (steering^2 + throttle^2)`, a penalty on harsh control;
     - `collision`: `collision_reward` (-10) on the step the car hits another vehicle;
@@ -90,34 +105,49 @@ class DrivingEnv(gym.Env[np.ndarray, np.ndarray]):
     ## Episode End
 
     Terminated on a collision, on leaving the road, or on reaching the end of the course
-    (`road_length - 60` m). Truncated after `max_episode_steps` steps (300 = 30 s, set at
-    registration). `info` holds `crashed`, `left_road`, `finished` and `speed`.
+    (`road_length - 60` m), checked after every simulator step: with `decision_every=k` the
+    episode ends at the simulator step the crash happens, the rest of the `k` steps are not
+    simulated, and the observation is the state at that step. Truncated after
+    `max_episode_steps` env steps (300, set at registration: 30 s at the default
+    `decision_every=1`; it counts decisions, so with `decision_every=10` pass
+    `max_episode_steps=30` to `gym.make` for the same 30 s). `info` holds `crashed`,
+    `left_road`, `finished` and `speed`.
 
     ## Arguments
 
-    `gym.make("lhyrl/Driving-v0", render_mode=None, **options)` where the options are the fields
-    of `lhyrl.envs.driving.DrivingConfig`: `lanes=3`, `lane_width=4.0`, `vehicles=20`,
-    `road_length=1500.0`, `dt=0.1`, `max_speed=30.0`, `steer_max=0.1`, `accel_max=3.0`,
-    `brake_max=6.0`, `traffic_speed=(18.0, 24.0)`, `lane_changing_fraction=0.3`,
-    `sensor_range=100.0`, `collision_reward=-10.0`,
+    `gym.make("lhyrl/Driving-v0", render_mode=None, decision_every=1, **options)`.
+
+    `decision_every` (int >= 1): simulator steps of 0.1 s per env step; the action is held for
+    all of them. `decision_every=10` decides once per simulated second, as highway-env's
+    `highway-fast-v0` does, and costs much less than 10 steps, because the observation and
+    `info` are built once per decision and the 10 steps run in one compiled call.
+
+    The other options are the fields of `lhyrl.envs.driving.DrivingConfig`: `lanes=3`,
+    `lane_width=4.0`, `vehicles=20`, `road_length=1500.0`, `dt=0.1`, `max_speed=30.0`,
+    `steer_max=0.1`, `accel_max=3.0`, `brake_max=6.0`, `traffic_speed=(18.0, 24.0)`,
+    `lane_changing_fraction=0.3`, `sensor_range=100.0`, `collision_reward=-10.0`,
     `offroad_reward=-10.0`, `control_cost=0.05`. An unknown option raises `TypeError` naming
     the valid ones. The native vector env is
-    `gym.make_vec("lhyrl/Driving-v0", num_envs=N, vectorization_mode="vector_entry_point")`.
+    `gym.make_vec("lhyrl/Driving-v0", num_envs=N, vectorization_mode="vector_entry_point")`,
+    which takes the same options, `decision_every` included.
 
     ## Version History
 
-    - v0: initial version.
+    - v0: initial version; `decision_every` added later (its default, 1, is the original env).
     """
 
     metadata: dict[str, Any] = {"render_modes": ["human", "rgb_array"], "render_fps": 10}  # noqa: RUF012
     action_interface: ClassVar[type[ContinuousControl] | type[MetaActions]] = ContinuousControl
 
-    def __init__(self, render_mode: str | None = None, **options: Any) -> None:
+    def __init__(
+        self, render_mode: str | None = None, decision_every: int = 1, **options: Any
+    ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
                 f"render_mode must be one of {self.metadata['render_modes']} or None, "
                 f"got {render_mode!r}"
             )
+        self.decision_every = check_decision_every(decision_every)
         self.config = DrivingConfig.from_kwargs(**options)
         self.render_mode = render_mode
         self.sim = DrivingSim(self.config, batch=1)
@@ -127,7 +157,9 @@ class DrivingEnv(gym.Env[np.ndarray, np.ndarray]):
         self.action_space: spaces.Space[Any] = self.actions.space
         self.metadata = {
             **self.metadata,
-            "render_fps": round(1 / (self.config.dt * self.actions.substeps)),
+            "render_fps": max(
+                1, round(1 / (self.config.dt * self.actions.substeps * self.decision_every))
+            ),
         }
         self._crashed = False
         self._started = False
@@ -163,7 +195,7 @@ class DrivingEnv(gym.Env[np.ndarray, np.ndarray]):
         if not self._started:
             raise RuntimeError("call reset() before step()")
         actions = self.actions.check(np.asarray(action)[None], batch=1)
-        outcome = self.actions.apply(self.sim, actions, None)
+        outcome = self.actions.apply(self.sim, actions, None, self.decision_every)
         self._crashed = bool(outcome.crashed[0])
         if self.render_mode == "human":
             self.render()
@@ -215,7 +247,8 @@ class DrivingDiscreteEnv(DrivingEnv):
 
     ## Rewards
 
-    The sum of `lhyrl/Driving-v0`'s rewards over the 5 simulator steps; terms in `info`.
+    The sum of `lhyrl/Driving-v0`'s rewards over the 5 simulator steps (`5 * decision_every`
+    with that option); terms in `info`.
 
     ## Starting State
 
@@ -228,7 +261,9 @@ class DrivingDiscreteEnv(DrivingEnv):
 
     ## Arguments
 
-    The same options as `lhyrl/Driving-v0`.
+    The same options as `lhyrl/Driving-v0`. Here `decision_every=k` holds a meta-action for
+    `k` periods of 0.5 s (the controllers still act every 0.1 s): `decision_every=2` decides
+    once per second, as `highway-fast-v0` does.
 
     ## Version History
 

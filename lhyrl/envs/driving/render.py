@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from lhyrl.envs.driving.sim import VEHICLE_LENGTH, VEHICLE_WIDTH, DrivingSim
+from lhyrl.envs.driving.dynamics import VEHICLE_LENGTH, VEHICLE_WIDTH
+from lhyrl.envs.driving.sim import DrivingSim
 
 SIZE = (600, 240)  # pixels (width, height)
 SCALE = 4.0  # pixels per metre

@@ -9,6 +9,7 @@ along the centre line and ``d`` the signed lateral offset (positive to the left)
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 SEGMENT_LENGTH = (80.0, 220.0)  # metres of constant curvature before the next segment
 STRAIGHT_PROBABILITY = 0.35
@@ -16,12 +17,17 @@ CURVATURE_RANGE = (1.0 / 900.0, 1.0 / 250.0)  # 1/m; radius 250 m is 2.9 m/s^2 a
 TRANSITION_LENGTH = 40  # metres over which curvature ramps between segments (clothoid-like)
 
 
-def draw_segments(rng: np.random.Generator, n_points: int) -> np.ndarray:
+def draw_segments(
+    rng: np.random.Generator, n_points: int, out: np.ndarray | None = None
+) -> np.ndarray:
     """Draw the random numbers that define one road: ``(4, K)`` uniforms for ``K`` segments.
 
     Rows are the segments' length, whether each is straight, its side and its curvature.
+    ``out``, if given, is a ``(4, K)`` float64 array to fill (the same numbers).
     """
-    return rng.random((4, segment_count(n_points)))
+    if out is None:
+        return rng.random((4, segment_count(n_points)))
+    return rng.random(out=out)
 
 
 def segment_count(n_points: int) -> int:
@@ -35,21 +41,53 @@ def curvature_profiles(uniforms: np.ndarray, n_points: int) -> np.ndarray:
     Each profile is piecewise constant (straights and arcs of random radius and side), then
     smoothed with a moving average so curvature ramps linearly between segments.
     """
-    n_roads = len(uniforms)
-    total = n_points + TRANSITION_LENGTH
+    out = np.empty((len(uniforms), n_points))
+    _write_profiles(*_segments(uniforms), np.arange(len(uniforms)), out)
+    return out
+
+
+def _segments(uniforms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Segment lengths (whole metres) and curvatures, ``(R, K)`` each, from their draws."""
     lengths = (SEGMENT_LENGTH[0] + (SEGMENT_LENGTH[1] - SEGMENT_LENGTH[0]) * uniforms[:, 0]).astype(
         np.int64
     )  # (R, K)
     side = np.where(uniforms[:, 2] < 0.5, -1.0, 1.0)
     magnitude = CURVATURE_RANGE[0] + (CURVATURE_RANGE[1] - CURVATURE_RANGE[0]) * uniforms[:, 3]
     values = np.where(uniforms[:, 1] < STRAIGHT_PROBABILITY, 0.0, side * magnitude)
-    raw = np.empty((n_roads, total))
-    for row in range(n_roads):  # np.repeat is much cheaper than any batched gather here
-        raw[row] = np.repeat(values[row], lengths[row])[:total]
-    raw[:, :TRANSITION_LENGTH] = 0.0  # every road starts straight
-    window = np.concatenate([np.zeros((n_roads, 1)), np.cumsum(raw, axis=1)], axis=1)
-    smooth = window[:, TRANSITION_LENGTH:] - window[:, :-TRANSITION_LENGTH]
-    return smooth[:, :n_points] / TRANSITION_LENGTH
+    return lengths, values
+
+
+@njit(cache=True)
+def _write_profiles(
+    lengths: np.ndarray, values: np.ndarray, rows: np.ndarray, out: np.ndarray
+) -> None:
+    """Write the smoothed profile of segments ``r`` into row ``rows[r]`` of ``out`` (M wide).
+
+    The raw profile repeats each segment's curvature over its length, starts with
+    :data:`TRANSITION_LENGTH` metres of straight, and is smoothed by a moving average over
+    :data:`TRANSITION_LENGTH` metres (a running sum, as ``np.cumsum`` adds, in order).
+    """
+    n_points = out.shape[1]
+    total = n_points + TRANSITION_LENGTH
+    raw = np.empty(total)
+    window = np.empty(total + 1)
+    for r in range(len(rows)):
+        at = 0
+        for k in range(lengths.shape[1]):
+            stop = min(at + lengths[r, k], total)
+            raw[at:stop] = values[r, k]
+            at = stop
+        if at < total:
+            raise ValueError("road segments too short for the road")
+        raw[:TRANSITION_LENGTH] = 0.0  # every road starts straight
+        window[0] = 0.0
+        running = 0.0
+        for i in range(total):
+            running += raw[i]
+            window[i + 1] = running
+        row = out[rows[r]]
+        for i in range(n_points):
+            row[i] = (window[i + TRANSITION_LENGTH] - window[i]) / TRANSITION_LENGTH
 
 
 class Roads:
@@ -76,7 +114,7 @@ class Roads:
 
     def build(self, indices: np.ndarray, uniforms: np.ndarray) -> None:
         """Build the roads of environments ``indices`` from their ``(R, 4, K)`` segment draws."""
-        self.kappa[indices] = curvature_profiles(uniforms, self.n_points)
+        _write_profiles(*_segments(uniforms), np.asarray(indices, dtype=np.int64), self.kappa)
         self._integrated[indices] = False
 
     def _integrate(self) -> None:

@@ -1,4 +1,4 @@
-"""Native vector versions of the driving environments: N cars stepped in one numpy call."""
+"""Native vector versions of the driving environments: N cars stepped in one compiled call."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from lhyrl.envs.driving.actions import ContinuousControl, MetaActions
+from lhyrl.envs.driving.dynamics import OBS_BOUND
+from lhyrl.envs.driving.env import check_decision_every
 from lhyrl.envs.driving.render import draw_frame
-from lhyrl.envs.driving.sim import OBS_BOUND, DrivingConfig, DrivingSim
+from lhyrl.envs.driving.sim import DrivingConfig, DrivingSim
 
 
 class DrivingVectorEnv(VectorEnv):
@@ -23,10 +25,14 @@ class DrivingVectorEnv(VectorEnv):
     reset automatically in Gymnasium's default ``NEXT_STEP`` mode: the step after an episode
     ends returns the new episode's first observation with reward 0, and ignores its action.
     ``info`` holds the per-step terms of the single env as arrays (with ``_<key>`` masks).
+    With ``decision_every=k`` every car holds its action for ``k`` simulator steps, all cars
+    in one compiled call, and a car whose episode ends stops at the step it ends, as in the
+    single env.
 
     Args:
         num_envs: Number of cars.
-        max_episode_steps: Steps after which an episode is truncated.
+        max_episode_steps: Env steps (decisions) after which an episode is truncated.
+        decision_every: Simulator steps of 0.1 s per env step (see the single env).
         render_mode: ``"rgb_array"`` (``render`` returns one picture per car) or ``None``.
         **options: Fields of :class:`~lhyrl.envs.driving.DrivingConfig`.
     """
@@ -44,6 +50,7 @@ class DrivingVectorEnv(VectorEnv):
         *,
         max_episode_steps: int | None = None,
         render_mode: str | None = None,
+        decision_every: int = 1,
         **options: Any,
     ) -> None:
         if num_envs < 1:
@@ -51,6 +58,7 @@ class DrivingVectorEnv(VectorEnv):
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be 'rgb_array' or None, got {render_mode!r}")
         self.num_envs = num_envs
+        self.decision_every = check_decision_every(decision_every)
         self.config = DrivingConfig.from_kwargs(**options)
         self.render_mode = render_mode
         self.max_episode_steps = max_episode_steps
@@ -63,7 +71,9 @@ class DrivingVectorEnv(VectorEnv):
         self.action_space = batch_space(self.single_action_space, num_envs)
         self.metadata = {
             **self.metadata,
-            "render_fps": round(1 / (self.config.dt * self.actions.substeps)),
+            "render_fps": max(
+                1, round(1 / (self.config.dt * self.actions.substeps * self.decision_every))
+            ),
         }
         self._rngs: list[np.random.Generator] = []
         self._elapsed = np.zeros(num_envs, dtype=np.int64)
@@ -77,8 +87,7 @@ class DrivingVectorEnv(VectorEnv):
 
     def _reset_envs(self, indices: np.ndarray) -> None:
         self.sim.reset(indices, [self._rngs[i] for i in indices])
-        for i in indices:
-            self.actions.reset_one(int(i), self.sim)
+        self.actions.reset(indices, self.sim)
         self._elapsed[indices] = 0
         self._needs_reset[indices] = False
 
@@ -121,7 +130,7 @@ class DrivingVectorEnv(VectorEnv):
             self._reset_envs(resetting)
         active = np.ones(self.num_envs, dtype=bool)
         active[resetting] = False
-        outcome = self.actions.apply(self.sim, actions, active)
+        outcome = self.actions.apply(self.sim, actions, active, self.decision_every)
         self._elapsed += active
         terminated = outcome.terminated
         truncated = np.zeros(self.num_envs, dtype=bool)
