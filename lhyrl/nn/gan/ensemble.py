@@ -163,7 +163,9 @@ class DiscriminatorEnsemble:
                 EmbeddingTap(member)  # refuses a member without embeddings now, not mid-run
 
     def _new_optimizer(self) -> torch.optim.Adam:
-        return torch.optim.Adam(self.members.parameters(), lr=self.learning_rate, betas=self.betas)
+        # One group, possibly empty (a parameterless stand-in discriminator in a test).
+        group = {"params": list(self.members.parameters())}
+        return torch.optim.Adam([group], lr=self.learning_rate, betas=self.betas)
 
     def __len__(self) -> int:
         return len(self.members)
@@ -330,22 +332,27 @@ class DiscriminatorEnsemble:
             for member, flag in zip(self.members, was, strict=True):
                 member.train(flag)
 
-    def extra_state(self) -> dict[str, Any]:
+    def extra_state(self, *, members: bool = True) -> dict[str, Any]:
         """The other members, the objective's state and the replay, for a checkpoint.
 
-        Member 0 and the optimizer are the trainer's to save under its own names.
+        Member 0 and the optimizer are the trainer's to save under its own names (and, with
+        ``members=False``, the other members too).
         """
-        return {
-            "members": [
-                {k: v.detach().cpu().clone() for k, v in m.state_dict().items()}
-                for m in self.members[1:]
-            ],
+        state: dict[str, Any] = {
             "objective": self.objective.state_dict(),
             "replay": None if self.replay is None else self.replay.state_dict(),
         }
+        if members:
+            state["members"] = [
+                {k: v.detach().cpu().clone() for k, v in m.state_dict().items()}
+                for m in self.members[1:]
+            ]
+        return state
 
-    def load_extra_state(self, state: Mapping[str, Any] | None, *, where: str = "") -> None:
-        """Restore :meth:`extra_state`.
+    def load_extra_state(
+        self, state: Mapping[str, Any] | None, *, where: str = "", members: bool = True
+    ) -> None:
+        """Restore :meth:`extra_state` (saved with the same ``members``).
 
         ``None`` (a file from before ensembles) fits a single discriminator, a stateless
         objective and no replay.
@@ -354,14 +361,15 @@ class DiscriminatorEnsemble:
             ValueError: If the saved state does not fit this ensemble.
         """
         state = state or {"members": [], "objective": {}, "replay": None}
-        members = list(state["members"])
-        if len(members) != len(self.members) - 1:
-            raise ValueError(
-                f"{where}holds {len(members) + 1} discriminator(s); this trainer has "
-                f"ensemble_size={len(self.members)}"
-            )
-        for member, saved in zip(self.members[1:], members, strict=True):
-            member.load_state_dict(saved)
+        if members:
+            saved = list(state.get("members", []))
+            if len(saved) != len(self.members) - 1:
+                raise ValueError(
+                    f"{where}holds {len(saved) + 1} discriminator(s); this trainer has "
+                    f"ensemble_size={len(self.members)}"
+                )
+            for member, weights in zip(self.members[1:], saved, strict=True):
+                member.load_state_dict(weights)
         if state["objective"] or self.objective.state_dict():
             try:
                 self.objective.load_state_dict(state["objective"])
