@@ -710,9 +710,9 @@ class AdversarialTrainer(Trainer):
         self.gen_algo.num_timesteps = int(state["gen_num_timesteps"])
         if hasattr(self.gen_algo, "_n_updates"):
             self.gen_algo._n_updates = int(state["gen_n_updates"])
+        self.discriminators.load_extra_state(state.get("discriminator_state"), where=f"{path} ")
         self.reward_net.load_state_dict(state["reward_net"])
         self.disc_optimizer.load_state_dict(state["disc_optimizer"])
-        self.discriminators.load_extra_state(state.get("discriminator_state"), where=f"{path} ")
         numpy_rng_from_tensor(self.np_rng, state["np_rng"])
         self.torch_rng.set_state(state["torch_rng"])
         self.round = int(state["round"])

@@ -23,6 +23,14 @@ class GAIL(AdversarialTrainer):
     the energy-based ``"ebgan"`` and ``"magan"``, whose discriminator is then an
     :class:`~lhyrl.rewards.AutoEncoderRewardNet` (energy ``E`` = its reconstruction error).
 
+    The sign of the reward matters on tasks whose episodes end early: ``bce``'s reward is
+    positive and ``lsgan``'s mostly so (a bonus for surviving), while ``wgan-gp``'s and
+    ``hinge``'s are negative on generated transitions and EBGAN's and MAGAN's always are (a
+    bonus for ending the episode). On CartPole from one demonstration (16,384 env steps),
+    ``lsgan`` reaches a return of about 320 and ``bce`` about 215 (random: about 24), while
+    the four others end their episodes at once (about 10), with or without fixed-horizon
+    absorbing episodes (``AbsorbAfterTermination``, at 32,768 steps).
+
     Args:
         reward_net: The discriminator (or a function that builds one); ``None`` builds a
             ``BasicRewardNet`` over ``(s, a)`` (an ``AutoEncoderRewardNet`` for ``ebgan`` and
