@@ -26,6 +26,7 @@ import copy
 import dataclasses
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 import torch
@@ -34,6 +35,7 @@ from torch import Tensor, nn
 from lhyrl.agents.sequence_base import SequenceTrainer, _as_data, _check_checkpointing
 from lhyrl.agents.trainer import Checkpoints
 from lhyrl.nn.gan import (
+    DEFAULT_SETTINGS,
     CNNDiscriminator,
     CNNDiscriminatorConfig,
     DiscriminatorEnsemble,
@@ -464,12 +466,11 @@ class SeqGAN(SequenceTrainer):
             "score_batch_size",
             "pretrain_generator_epochs",
             "pretrain_discriminator_rounds",
-            "disc_loss",
         ]
         return {
             **super()._trainer_kwargs(),
             **{name: getattr(self, name) for name in names},
-            **dataclasses.asdict(self.remedies),
+            **self.remedies.settings(self.disc_loss),
         }
 
     def _configs(self) -> dict[str, Any]:
@@ -507,6 +508,14 @@ class SeqGAN(SequenceTrainer):
         """The base's file, and the objective's state (MAGAN's margin) and the replay."""
         extra = self.discriminators.extra_state(members=False)  # members are modules here
         return {**super()._file_data(), "discriminator_state": extra}
+
+    def _restore_checkpoint_state(
+        self, state: Mapping[str, Any], directory: Path, path: Path
+    ) -> None:
+        # A checkpoint from before the shared discriminator saved no discriminator settings:
+        # they were the defaults.
+        kwargs = {**DEFAULT_SETTINGS, **state["kwargs"]}
+        super()._restore_checkpoint_state({**state, "kwargs": kwargs}, directory, path)
 
     def _restore_state(self, data: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
         super()._restore_state(data, path)

@@ -14,7 +14,7 @@ from test_dialogue_adversarial import HELD_OUT, TRAIN, chat_model, disc_config
 from lhyrl.agents import AdversarialDialogue
 from lhyrl.data.text import PAD_ID
 from lhyrl.nn.dialogue import DialogueAutoEncoderDiscriminator, HierarchicalDiscriminator
-from lhyrl.nn.gan import MAGAN, objective_names
+from lhyrl.nn.gan import DEFAULT_SETTINGS, MAGAN, objective_names
 
 torch.set_num_threads(1)
 
@@ -109,3 +109,23 @@ def test_regs_with_magan_an_ensemble_and_replay_resumes_bit_for_bit(tmp_path) ->
     )  # fmt: skip
     with pytest.raises(ValueError, match="ensemble_size"):
         other.resume(tmp_path)
+
+
+def test_a_checkpoint_from_before_the_discriminator_settings_resumes_as_the_defaults(
+    tmp_path,
+) -> None:
+    regs = _regs(discriminator_config=disc_config())
+    regs.train(*TRAIN, iterations=1, checkpoint_dir=tmp_path)
+    path = tmp_path / "checkpoint.pt"
+    saved = torch.load(path, weights_only=True)
+    for key in DEFAULT_SETTINGS:
+        del saved["state"]["hyperparameters"][key]
+    del saved["state"]["extra"]["discriminator_state"]
+    torch.save(saved, path)  # what lhyrl wrote before
+    resumed = _regs(discriminator_config=disc_config())
+    resumed.resume(tmp_path)
+    assert resumed.num_iterations == 1
+    for key, value in regs.discriminator.state_dict().items():
+        assert torch.equal(resumed.discriminator.state_dict()[key], value), key
+    with pytest.raises(ValueError, match="ensemble_size: 1 vs 2"):
+        _regs(discriminator_config=disc_config(), ensemble_size=2).resume(tmp_path)

@@ -14,6 +14,7 @@ from lhyrl.agents.seqgan import SeqGAN
 from lhyrl.agents.sequence_base import CHECKPOINT_FILE, SequenceTrainer
 from lhyrl.nn import CNNDiscriminatorConfig, RecurrentConfig, random_oracle
 from lhyrl.nn.gan import (
+    DEFAULT_SETTINGS,
     MAGAN,
     CNNDiscriminator,
     SequenceAutoEncoderConfig,
@@ -196,3 +197,22 @@ def test_the_trainer_file_keeps_the_objective_the_autoencoder_and_the_replay(
     torch.testing.assert_close(
         loaded.discriminator_rewards(data), trainer.discriminator_rewards(data)
     )
+
+
+def test_a_checkpoint_from_before_the_discriminator_settings_resumes_as_the_defaults(
+    data: torch.Tensor, tmp_path: Path
+) -> None:
+    trainer = _gan()
+    trainer.train(data, adversarial_epochs=1, eval_every=0, checkpoint_dir=tmp_path)
+    path = tmp_path / CHECKPOINT_FILE
+    saved = torch.load(path, weights_only=True)
+    for key in DEFAULT_SETTINGS:
+        del saved["state"]["kwargs"][key]
+    del saved["state"]["discriminator_state"]
+    torch.save(saved, path)  # what lhyrl wrote before
+    resumed = _gan()
+    resumed.resume(tmp_path)
+    for key, value in trainer.discriminator.state_dict().items():
+        assert torch.equal(resumed.discriminator.state_dict()[key], value), key
+    with pytest.raises(ValueError, match="disc_loss: 'bce' vs 'hinge'"):
+        _gan(disc_loss="hinge").resume(tmp_path)

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 import torch
@@ -46,6 +48,7 @@ from lhyrl.nn.dialogue import (
     HierarchicalDiscriminatorConfig,
 )
 from lhyrl.nn.gan import (
+    DEFAULT_SETTINGS,
     DiscriminatorEnsemble,
     DiscriminatorRemedies,
     SequenceAutoEncoderConfig,
@@ -560,8 +563,7 @@ class AdversarialDialogue(DialogueTrainer):
         return {
             **super()._hyperparameters(),
             "discriminator": dataclasses.asdict(self.discriminator.config),
-            "disc_loss": self.disc_loss,
-            **dataclasses.asdict(self.remedies),
+            **self.remedies.settings(self.disc_loss),
             "n_rollouts": self.n_rollouts,
             "d_steps": self.d_steps,
             "g_steps": self.g_steps,
@@ -569,6 +571,14 @@ class AdversarialDialogue(DialogueTrainer):
             "disc_lr": self.disc_lr,
             "temperature": self.temperature,
         }
+
+    def _restore_checkpoint_state(
+        self, state: Mapping[str, Any], directory: Path, path: Path
+    ) -> None:
+        # A checkpoint from before the shared discriminator saved no discriminator settings:
+        # they were the defaults.
+        settings = {**DEFAULT_SETTINGS, **state["hyperparameters"]}
+        super()._restore_checkpoint_state({**state, "hyperparameters": settings}, directory, path)
 
     def _extra_state(self) -> dict[str, Any]:
         return {

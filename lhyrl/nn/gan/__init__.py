@@ -56,6 +56,7 @@ from lhyrl.nn.gan.objectives import (
     register_objective,
 )
 from lhyrl.nn.gan.remedies import (
+    DEFAULT_SETTINGS,
     ENSEMBLE_REWARDS,
     DiscriminatorRemedies,
     EmbeddingTap,
@@ -67,6 +68,7 @@ from lhyrl.nn.gan.remedies import (
 
 __all__ = [
     "BCE",
+    "DEFAULT_SETTINGS",
     "EBGAN",
     "ENSEMBLE_REWARDS",
     "LSGAN",

@@ -21,7 +21,7 @@ defaults draw nothing and training stays a function of the trainer's seed.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -320,17 +320,6 @@ class DiscriminatorEnsemble:
         return self.objective.says_real(self.outputs(batch).mean(0))
 
     # --- state ----------------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def mode(self, training: bool) -> Iterator[None]:
-        """Run a block with every member in training (or evaluation) mode; restore them."""
-        was = [m.training for m in self.members]
-        self.members.train(training)
-        try:
-            yield
-        finally:
-            for member, flag in zip(self.members, was, strict=True):
-                member.train(flag)
 
     def extra_state(self, *, members: bool = True) -> dict[str, Any]:
         """The other members, the objective's state and the replay, for a checkpoint.

@@ -19,6 +19,7 @@ objective (:mod:`lhyrl.nn.gan.objectives`).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm
 
 __all__ = [
+    "DEFAULT_SETTINGS",
     "ENSEMBLE_REWARDS",
     "DiscriminatorRemedies",
     "EmbeddingTap",
@@ -86,12 +88,21 @@ class DiscriminatorRemedies:
                 f"ensemble_reward must be one of {ENSEMBLE_REWARDS}, got {self.ensemble_reward!r}"
             )
 
+    def settings(self, disc_loss: str) -> dict[str, Any]:
+        """``disc_loss`` and every remedy, as plain data (what a trainer saves and checks)."""
+        return {"disc_loss": disc_loss, **dataclasses.asdict(self)}
+
     def objective_kwargs(self) -> dict[str, Any]:
         """The remedies that are fields of the objective: label smoothing, gradient penalty."""
         kwargs: dict[str, Any] = {"label_smoothing": self.label_smoothing}
         if self.grad_penalty is not None:
             kwargs["grad_penalty"] = self.grad_penalty
         return kwargs
+
+
+DEFAULT_SETTINGS: dict[str, Any] = DiscriminatorRemedies().settings("bce")
+"""The default discriminator settings: those of every trainer checkpoint written before the
+settings were saved in it."""
 
 
 # --- spectral normalisation ----------------------------------------------------------------
