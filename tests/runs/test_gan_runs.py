@@ -96,7 +96,10 @@ def test_an_auto_encoder_discriminator_is_built_for_energy_objectives() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--algo", "seqgan", "--disc-loss", "wgan-lp"], "valid ones are bce, lsgan, wgan-gp"),
+        (
+            ["--algo", "seqgan", "--disc-loss", "wgan-lp"],
+            "disc_loss must be one of bce, lsgan, wgan-gp",
+        ),
         (["--algo", "regs", "--disc-loss", "hinge", "--label-smoothing", "0.1"], "no labels"),
         (["--algo", "regs", "--ensemble-reward", "median"], "ensemble_reward must be one of"),
         (["--algo", "seqgan", "--replay-ratio", "1.5"], r"replay_ratio must lie in \[0, 1\]"),

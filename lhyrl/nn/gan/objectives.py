@@ -210,8 +210,8 @@ def canonical_objective_name(name: str) -> str:
         return _ALIASES[name]
     aliases = ", ".join(f"{a} (= {n})" for a, n in _ALIASES.items())
     raise ValueError(
-        f"unknown discriminator objective (disc_loss) {name!r}; valid ones are "
-        f"{', '.join(OBJECTIVES)}" + (f", and the aliases {aliases}" if aliases else "")
+        f"unknown discriminator objective {name!r}: disc_loss must be one of "
+        f"{', '.join(OBJECTIVES)}" + (f", or the aliases {aliases}" if aliases else "")
     )
 
 
