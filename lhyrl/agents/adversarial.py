@@ -14,10 +14,13 @@ One round of :meth:`AdversarialTrainer.train`:
 2. the discriminator takes ``n_disc_updates_per_round`` gradient steps, each on
    ``demo_batch_size`` expert transitions against as many of the round's generated ones.
 
-Remedies for a discriminator that wins too fast are constructor arguments: the loss
-(``"bce"``, ``"lsgan"``, ``"wgan"``), a gradient penalty, label smoothing and input noise that
-decays linearly to zero over the run; spectral normalisation is an option of the reward
-network (``GAIL(spectral_norm=True)``).
+The discriminator side is a :class:`~lhyrl.nn.gan.DiscriminatorEnsemble`, as in SeqGAN and
+REGS: its objective (``disc_loss``) comes from the registry of :mod:`lhyrl.nn.gan.objectives`,
+which also turns its output into the generator's reward, and the remedies for a discriminator
+that wins too fast are constructor arguments shared with them: a gradient penalty, one-sided
+label smoothing, input noise that decays linearly to zero over the run, spectral
+normalisation, replay of past generated transitions and an ensemble of bootstrapped
+discriminators.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ from __future__ import annotations
 import abc
 import os
 from collections.abc import Callable, Mapping
-from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -47,10 +49,13 @@ from lhyrl.agents.trainer import CHECKPOINT_FILE, Checkpoints, Trainer
 from lhyrl.data import Demonstrations, Transitions
 from lhyrl.metrics import EvalResult, evaluate_policy
 from lhyrl.nn.gan import (
-    bce_discriminator_loss,
-    gradient_penalty,
-    lsgan_discriminator_loss,
-    wgan_discriminator_loss,
+    Batch,
+    DiscriminatorEnsemble,
+    DiscriminatorObjective,
+    DiscriminatorRemedies,
+    apply_spectral_norm,
+    make_objective,
+    objective_names,
 )
 from lhyrl.rewards.learned import RewardNet, RewardVecEnvWrapper, save_reward_net
 
@@ -62,9 +67,8 @@ __all__ = [
     "ExpertTransitions",
 ]
 
-DiscLoss = Literal["bce", "lsgan", "wgan"]
-DISC_LOSSES: tuple[str, ...] = ("bce", "lsgan", "wgan")
-"""Discriminator losses of :mod:`lhyrl.nn.gan` the trainers accept."""
+DISC_LOSSES: tuple[str, ...] = objective_names(aliases=True)
+"""The discriminator objectives of :mod:`lhyrl.nn.gan.objectives` (names and aliases)."""
 
 
 GENERATOR_DEFAULTS: dict[str, Any] = {
@@ -151,7 +155,9 @@ class AdversarialTrainer(Trainer):
         venv: The env the generator acts in: an SB3 ``VecEnv`` (e.g. from ``make_vec_env``)
             or a single Gymnasium env (wrapped in a ``Monitor`` and a ``DummyVecEnv``).
         reward_net: The discriminator's reward network, or a function that builds it (called
-            after seeding, so that its initial weights follow ``seed``).
+            after seeding, so that its initial weights follow ``seed``; once per member of an
+            ensemble, which needs a function). Its output kind (logit, or an auto-encoder's
+            energy) must be the one ``disc_loss`` reads.
         gen_algo: An SB3 algorithm built on ``venv`` (any algorithm; AIRL needs a policy with
             action log-probabilities). ``None`` builds a PPO with ``gen_kwargs``.
         gen_kwargs: Keyword arguments of that PPO (``n_steps``, ``batch_size``, ...), over
@@ -164,12 +170,25 @@ class AdversarialTrainer(Trainer):
         demo_batch_size: Expert transitions per discriminator step (as many generated ones).
         n_disc_updates_per_round: Discriminator steps per round.
         disc_lr: Adam learning rate of the discriminator.
-        disc_loss: ``"bce"`` (the standard GAN loss), ``"lsgan"`` or ``"wgan"``.
+        disc_loss: The discriminator objective, a name of
+            :func:`lhyrl.nn.gan.objective_names`: ``"bce"`` (the standard GAN loss; reward
+            ``-log(1 - D)``), ``"lsgan"``, ``"wgan-gp"`` (alias ``"wgan"``), ``"hinge"``,
+            ``"ebgan"`` or ``"magan"`` (these two read an auto-encoder's energy).
         grad_penalty: Weight of a gradient penalty on inputs interpolated between expert and
-            generated transitions (10 with ``"wgan"`` makes WGAN-GP); 0 disables it.
-        label_smoothing: Expert labels become ``1 - label_smoothing`` (``"bce"`` only).
-        input_noise: Std of Gaussian noise added to the discriminator's inputs, decaying
-            linearly to 0 over each ``train`` call; 0 disables it.
+            generated transitions; ``None`` for the objective's default (10 for ``wgan-gp``,
+            else 0).
+        label_smoothing: Expert labels become ``1 - label_smoothing`` (``"bce"`` and
+            ``"lsgan"`` only).
+        input_noise: Std of Gaussian noise added to the discriminator's (normalized) inputs,
+            decaying linearly to 0 over the run; 0 disables it.
+        spectral_norm: Spectral normalisation of every linear layer of the discriminator(s).
+        replay_ratio: Share of each batch of generated transitions drawn from a reservoir of
+            those of earlier rounds (0: no replay; see :class:`~lhyrl.nn.gan.SampleReplay`).
+        replay_capacity: Transitions the reservoir holds.
+        ensemble_size: Discriminators, each trained on its own bootstrap resample of each
+            batch; the reward combines theirs by ``ensemble_reward`` (``"mean"`` or
+            ``"min"``). :attr:`reward_net` is the first.
+        ensemble_reward: ``"mean"`` or ``"min"`` of the members' rewards.
         gen_replay_rounds: The discriminator draws generated transitions from this many of
             the latest rounds.
         normalize_reward: Scale the generator's learned reward by the running std of its
@@ -184,6 +203,11 @@ class AdversarialTrainer(Trainer):
         logger: An SB3 logger shared by the generator and the discriminator; ``None`` records
             nothing. Keys: ``train/disc_*``, ``rollout/learned_reward_mean``,
             ``rollout/true_return`` (plus the generator's own ``train/*``, ``rollout/*``).
+
+    Raises:
+        ValueError: For an unknown ``disc_loss`` (listing the valid ones), a remedy the
+            objective does not take (label smoothing without labels), or a discriminator whose
+            output kind the objective does not read.
     """
 
     learn_unit = "env steps"
@@ -201,10 +225,15 @@ class AdversarialTrainer(Trainer):
         demo_batch_size: int = 256,
         n_disc_updates_per_round: int = 4,
         disc_lr: float = 3e-4,
-        disc_loss: DiscLoss = "bce",
-        grad_penalty: float = 0.0,
+        disc_loss: str = "bce",
+        grad_penalty: float | None = None,
         label_smoothing: float = 0.0,
         input_noise: float = 0.0,
+        spectral_norm: bool = False,
+        replay_ratio: float = 0.0,
+        replay_capacity: int = 10_000,
+        ensemble_size: int = 1,
+        ensemble_reward: Literal["mean", "min"] = "mean",
         gen_replay_rounds: int = 1,
         normalize_reward: bool = False,
         gen_warmup_rounds: int = 0,
@@ -212,13 +241,17 @@ class AdversarialTrainer(Trainer):
         device: str | torch.device = "auto",
         logger: Logger | None = None,
     ) -> None:
-        if disc_loss not in DISC_LOSSES:
-            raise ValueError(f"disc_loss must be one of {DISC_LOSSES}; got {disc_loss!r}")
-        if not 0.0 <= label_smoothing < 0.5:
-            raise ValueError(f"label_smoothing must lie in [0, 0.5); got {label_smoothing}")
-        for name, value in (("grad_penalty", grad_penalty), ("input_noise", input_noise)):
-            if value < 0:
-                raise ValueError(f"{name} must be >= 0; got {value}")
+        remedies = DiscriminatorRemedies(
+            grad_penalty=grad_penalty,
+            label_smoothing=label_smoothing,
+            input_noise=input_noise,
+            spectral_norm=spectral_norm,
+            replay_ratio=replay_ratio,
+            replay_capacity=replay_capacity,
+            ensemble_size=ensemble_size,
+            ensemble_reward=ensemble_reward,
+        )
+        objective = self._make_objective(disc_loss, remedies)
         if gen_warmup_rounds < 0:
             raise ValueError(f"gen_warmup_rounds must be >= 0; got {gen_warmup_rounds}")
         if demo_batch_size < 1 or n_disc_updates_per_round < 0 or gen_replay_rounds < 1:
@@ -231,29 +264,35 @@ class AdversarialTrainer(Trainer):
         self.np_rng = np.random.default_rng(self.seed)
         self.torch_rng = torch.Generator().manual_seed(self.seed)
 
-        if not isinstance(reward_net, RewardNet):
-            reward_net = reward_net()
+        members = self._build_reward_nets(reward_net, remedies)
         self.expert = ExpertTransitions(demonstrations)
         self.venv = venv if isinstance(venv, VecEnv) else DummyVecEnv([lambda: Monitor(venv)])
         self.venv.seed(self.seed)
         self._check_demonstrations(demonstrations)
+        first = members[0]
         if (
-            reward_net.observation_space != self.venv.observation_space
-            or reward_net.action_space != self.venv.action_space
+            first.observation_space != self.venv.observation_space
+            or first.action_space != self.venv.action_space
         ):
             raise ValueError(
-                f"the reward network reads {reward_net.observation_space} and "
-                f"{reward_net.action_space}; the env has {self.venv.observation_space} and "
+                f"the reward network reads {first.observation_space} and "
+                f"{first.action_space}; the env has {self.venv.observation_space} and "
                 f"{self.venv.action_space}"
             )
-        self.reward_net = reward_net.to(self.device)
-        self.disc_optimizer = torch.optim.Adam(self.reward_net.parameters(), lr=disc_lr)
+        self.discriminators = DiscriminatorEnsemble(
+            [member.to(self.device) for member in members],
+            objective=objective,
+            remedies=remedies,
+            generator=self.torch_rng,
+            inputs="vectors",
+            learning_rate=disc_lr,
+            score=self._score,
+        )
+        """The discriminator(s), their objective, optimizer and remedies."""
         self.demo_batch_size = int(demo_batch_size)
         self.n_disc_updates_per_round = int(n_disc_updates_per_round)
         self.disc_loss = disc_loss
-        self.grad_penalty = float(grad_penalty)
-        self.label_smoothing = float(label_smoothing)
-        self.input_noise = float(input_noise)
+        self.remedies = remedies
 
         self.wrapped_venv = RewardVecEnvWrapper(
             self.venv, self._generator_reward, on_transitions=self._record_generated
@@ -299,6 +338,7 @@ class AdversarialTrainer(Trainer):
             gen_train_timesteps = n_steps * self.venv.num_envs if n_steps else 2048
         self.gen_train_timesteps = int(gen_train_timesteps)
         self._generated = _GeneratedBuffer(self.gen_train_timesteps * gen_replay_rounds)
+        self._round_generated = 0
         self.round = 0
         """Rounds completed so far (restored by :meth:`resume`)."""
         self._learned_rewards: list[float] = []
@@ -306,14 +346,88 @@ class AdversarialTrainer(Trainer):
     # --- what GAIL and AIRL define ---------------------------------------------------------
 
     @abc.abstractmethod
-    def logits_from_features(
-        self, features: Tensor, terminal: Tensor, obs: np.ndarray, acts: np.ndarray
+    def discriminator_output(
+        self,
+        net: RewardNet,
+        features: Tensor,
+        terminal: Tensor,
+        obs: np.ndarray,
+        acts: np.ndarray,
     ) -> Tensor:
-        """Discriminator logits ``(B,)`` (high = expert) from the reward net's features."""
+        """The output ``(B,)`` of discriminator ``net`` from its features.
 
-    @abc.abstractmethod
+        A logit (high = expert) or, for an auto-encoder, an energy (low = expert).
+        """
+
+    def objective_defaults(self) -> dict[str, dict[str, Any]]:
+        """The trainer's own defaults of objective options, by objective (none here)."""
+        return {}
+
+    @classmethod
+    def check_objective(cls, name: str) -> None:
+        """Refuse an objective this trainer cannot use (AIRL's structured discriminator).
+
+        Raises:
+            ValueError: Saying why.
+        """
+        del name
+
+    # --- the discriminator -------------------------------------------------------------------
+
+    @property
+    def objective(self) -> DiscriminatorObjective:
+        """The discriminator objective: loss and generator reward."""
+        return self.discriminators.objective
+
+    @property
+    def reward_net(self) -> RewardNet:
+        """The (first) discriminator: what :meth:`save_reward_net` writes."""
+        net = self.discriminators.members[0]
+        assert isinstance(net, RewardNet)
+        return net
+
+    @property
+    def reward_nets(self) -> list[RewardNet]:
+        """Every discriminator of the ensemble."""
+        return [net for net in self.discriminators.members if isinstance(net, RewardNet)]
+
+    @property
+    def disc_optimizer(self) -> torch.optim.Optimizer:
+        """The discriminators' Adam optimizer."""
+        return self.discriminators.optimizer
+
     def reward_from_logits(self, logits: Tensor) -> Tensor:
-        """The generator's reward ``(B,)`` from the discriminator's logits."""
+        """The generator's reward ``(B,)`` from discriminator outputs: the objective's."""
+        return self.objective.generator_reward(logits)
+
+    def _make_objective(self, name: str, remedies: DiscriminatorRemedies) -> DiscriminatorObjective:
+        self.check_objective(name)
+        return make_objective(
+            name, defaults=self.objective_defaults(), **remedies.objective_kwargs()
+        )
+
+    def _build_reward_nets(
+        self, reward_net: RewardNet | Callable[[], RewardNet], remedies: DiscriminatorRemedies
+    ) -> list[RewardNet]:
+        if isinstance(reward_net, RewardNet):
+            if remedies.ensemble_size > 1:
+                raise ValueError(
+                    f"an ensemble of {remedies.ensemble_size} discriminators needs reward_net "
+                    "to be a function that builds one (or None), not one network"
+                )
+            members = [reward_net]
+        else:
+            members = [reward_net() for _ in range(remedies.ensemble_size)]
+        if remedies.spectral_norm:
+            for member in members:
+                apply_spectral_norm(member)
+        return members
+
+    def _score(self, net: torch.nn.Module, batch: Batch) -> Tensor:
+        assert isinstance(net, RewardNet) and not isinstance(batch, Tensor)
+        return self.discriminator_output(
+            net, batch["features"], batch["terminal"], batch["obs"], batch["acts"]
+        )
 
     # --- the loop ----------------------------------------------------------------------------
 
@@ -359,11 +473,10 @@ class AdversarialTrainer(Trainer):
             expert_return: The expert's return, for ``eval/normalized_return``.
         """
         n_rounds = max(1, -(-int(total_timesteps) // self.gen_train_timesteps))
-        start_round = self.round
         while self.round < n_rounds:
-            fraction_done = (self.round - start_round) / max(n_rounds - start_round, 1)
             self.train_generator()
-            self.train_discriminator(noise_scale=1.0 - fraction_done)
+            self.train_discriminator(noise_scale=1.0 - self.round / n_rounds)
+            self._replay_round()
             self.round += 1
             self.logger.record("time/round", self.round)
             if eval_env is not None and eval_every and self.round % eval_every == 0:
@@ -392,6 +505,7 @@ class AdversarialTrainer(Trainer):
         In the first ``gen_warmup_rounds`` rounds only the value function learns.
         """
         self._learned_rewards = []
+        self._round_generated = 0
         frozen = self._actor_parameters() if self.round < self.gen_warmup_rounds else []
         for param in frozen:
             param.requires_grad_(False)
@@ -414,6 +528,11 @@ class AdversarialTrainer(Trainer):
     def train_discriminator(self, *, noise_scale: float = 1.0) -> dict[str, float]:
         """Take ``n_disc_updates_per_round`` discriminator steps; returns the last step's stats.
 
+        Each step draws ``demo_batch_size`` expert transitions and as many generated ones (a
+        ``replay_ratio`` share of them from the replay of earlier rounds), and updates every
+        discriminator. The steps make one epoch of the objective (MAGAN's margin adapts at
+        its end).
+
         Args:
             noise_scale: Multiplies ``input_noise`` (the loop passes the fraction of the run
                 still to go, so the noise decays linearly to 0).
@@ -421,18 +540,23 @@ class AdversarialTrainer(Trainer):
         if self._generated.size == 0:
             raise RuntimeError("the generator has produced no transitions yet; train it first")
         gen = self._generated.arrays()
+        replay = self.discriminators.replay
         stats: dict[str, float] = {}
-        self.reward_net.train()
+        self.discriminators.members.train()
         for _ in range(self.n_disc_updates_per_round):
             expert_idx = self.np_rng.integers(len(self.expert), size=self.demo_batch_size)
             gen_idx = self.np_rng.integers(len(gen[0]), size=self.demo_batch_size)
+            obs, acts, next_obs, term = (column[gen_idx] for column in gen)
+            if replay is not None:
+                mixed = replay.mix(*(torch.as_tensor(c) for c in (obs, acts, next_obs, term)))
+                obs, acts, next_obs, term = (c.numpy() for c in mixed)
             real_raw = self.reward_net.raw_features(
                 self.expert.obs[expert_idx],
                 self.expert.acts[expert_idx],
                 self.expert.next_obs[expert_idx],
             )  # (B, D)
-            fake_raw = self.reward_net.raw_features(*(column[gen_idx] for column in gen[:3]))
-            if self.reward_net.normalize_input:
+            fake_raw = self.reward_net.raw_features(obs, acts, next_obs)  # (B, D)
+            if self.reward_net.normalize_input:  # the members share the first's statistics
                 self.reward_net.update_normalization_from_raw(real_raw)
                 self.reward_net.update_normalization_from_raw(fake_raw)
             real = self._batch(
@@ -441,46 +565,19 @@ class AdversarialTrainer(Trainer):
                 self.expert.terminal[expert_idx],
                 self.reward_net.normalize_features(real_raw),
             )
-            fake = self._batch(
-                gen[0][gen_idx],
-                gen[1][gen_idx],
-                gen[3][gen_idx],
-                self.reward_net.normalize_features(fake_raw),
-            )
-            noise = self.input_noise * noise_scale
-            if noise > 0:
-                real["features"] = real["features"] + noise * self._randn(real["features"])
-                fake["features"] = fake["features"] + noise * self._randn(fake["features"])
-            real_logits = self._logits(real)  # (B,)
-            fake_logits = self._logits(fake)  # (B,)
-            if self.disc_loss == "bce":
-                loss = bce_discriminator_loss(real_logits, fake_logits, self.label_smoothing)
-            elif self.disc_loss == "lsgan":
-                loss = lsgan_discriminator_loss(real_logits, fake_logits)
-            else:
-                loss = wgan_discriminator_loss(real_logits, fake_logits)
-            penalty = torch.zeros(())
-            if self.grad_penalty > 0:
-                penalty = gradient_penalty(
-                    partial(self.reward_net.forward_features, terminal=real["terminal"]),
-                    real["features"],
-                    fake["features"],
-                    generator=self.torch_rng,
-                )
-                loss = loss + self.grad_penalty * penalty
-            self.disc_optimizer.zero_grad()
-            loss.backward()
-            self.disc_optimizer.step()
-            threshold = 0.5 if self.disc_loss == "lsgan" else 0.0
+            fake = self._batch(obs, acts, term, self.reward_net.normalize_features(fake_raw))
+            step = self.discriminators.update(real, fake, noise_scale=noise_scale)
             stats = {
-                "disc_loss": float(loss.detach()),
-                "disc_acc_expert": float((real_logits > threshold).float().mean()),
-                "disc_acc_gen": float((fake_logits <= threshold).float().mean()),
-                "disc_logit_expert": float(real_logits.detach().mean()),
-                "disc_logit_gen": float(fake_logits.detach().mean()),
-                "disc_grad_penalty": float(penalty.detach()),
-                "disc_input_noise": noise,
+                "disc_loss": step["loss"],
+                "disc_acc_expert": step["real_accuracy"],
+                "disc_acc_gen": step["fake_accuracy"],
+                "disc_logit_expert": step["real_output"],
+                "disc_logit_gen": step["fake_output"],
+                "disc_grad_penalty": step["grad_penalty"],
+                "disc_input_noise": step["input_noise"],
+                **{f"disc_{k}": v for k, v in step.items() if k == "margin"},
             }
+        self.discriminators.end_epoch()
         for key, value in stats.items():
             self.logger.record(f"train/{key}", value)
         return stats
@@ -532,9 +629,6 @@ class AdversarialTrainer(Trainer):
                 f"; the env's observation space {self.venv.observation_space} has {obs_shape}"
             )
 
-    def _randn(self, like: Tensor) -> Tensor:
-        return torch.randn(like.shape, generator=self.torch_rng).to(like.device)
-
     def _batch(
         self, obs: np.ndarray, acts: np.ndarray, terminal: np.ndarray, features: Tensor
     ) -> dict[str, Any]:
@@ -545,18 +639,13 @@ class AdversarialTrainer(Trainer):
             "acts": acts,
         }
 
-    def _logits(self, batch: Mapping[str, Any]) -> Tensor:
-        return self.logits_from_features(
-            batch["features"], batch["terminal"], batch["obs"], batch["acts"]
-        )
-
     @torch.no_grad()
     def _generator_reward(
         self, obs: np.ndarray, acts: np.ndarray, next_obs: np.ndarray, terminal: np.ndarray
     ) -> np.ndarray:
-        self.reward_net.eval()
+        self.discriminators.members.eval()
         batch = self._batch(obs, acts, terminal, self.reward_net.features(obs, acts, next_obs))
-        rewards = self.reward_from_logits(self._logits(batch)).cpu().numpy()
+        rewards = self.discriminators.reward(batch).cpu().numpy()
         self._learned_rewards.extend(rewards.tolist())
         return rewards.astype(np.float32)
 
@@ -564,6 +653,15 @@ class AdversarialTrainer(Trainer):
         self, obs: np.ndarray, acts: np.ndarray, next_obs: np.ndarray, terminal: np.ndarray
     ) -> None:
         self._generated.add(obs, acts, next_obs, terminal)
+        self._round_generated += len(obs)
+
+    def _replay_round(self) -> None:
+        """Offer the round's generated transitions to the replay (when there is one)."""
+        replay = self.discriminators.replay
+        if replay is None or self._round_generated == 0:
+            return
+        newest = min(self._round_generated, self._generated.size)
+        replay.add(*(torch.as_tensor(c[-newest:]) for c in self._generated.arrays()))
 
     # --- files ---------------------------------------------------------------------------------
 
@@ -577,10 +675,13 @@ class AdversarialTrainer(Trainer):
         return atomic_write(path, lambda tmp: torch.save(state, tmp))
 
     def _checkpoint_state(self, directory: Path) -> dict[str, Any]:
-        """Generator, discriminator, optimizers, counters, RNGs and the reward normalizer.
+        """Generator, discriminators, optimizers, counters, RNGs and the reward normalizer.
 
         The generator's part is SB3's ``get_parameters`` and its step and update counters;
-        an off-policy generator's replay buffer is not saved.
+        an off-policy generator's replay buffer is not saved. The discriminator's part is the
+        first network (``reward_net``), the optimizer, and in ``discriminator_state`` the
+        other members of an ensemble, the objective's state (MAGAN's margin) and the replay
+        of generated transitions.
         """
         return {
             "round": self.round,
@@ -589,6 +690,7 @@ class AdversarialTrainer(Trainer):
             "gen_n_updates": int(getattr(self.gen_algo, "_n_updates", 0)),
             "reward_net": self.reward_net.state_dict(),
             "disc_optimizer": self.disc_optimizer.state_dict(),
+            "discriminator_state": self.discriminators.extra_state(),
             "np_rng": numpy_rng_to_tensor(self.np_rng),
             "torch_rng": self.torch_rng.get_state(),
             "reward_norm": None
@@ -608,6 +710,7 @@ class AdversarialTrainer(Trainer):
         self.gen_algo.num_timesteps = int(state["gen_num_timesteps"])
         if hasattr(self.gen_algo, "_n_updates"):
             self.gen_algo._n_updates = int(state["gen_n_updates"])
+        self.discriminators.load_extra_state(state.get("discriminator_state"), where=f"{path} ")
         self.reward_net.load_state_dict(state["reward_net"])
         self.disc_optimizer.load_state_dict(state["disc_optimizer"])
         numpy_rng_from_tensor(self.np_rng, state["np_rng"])

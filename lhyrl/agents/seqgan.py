@@ -6,8 +6,10 @@ with REINFORCE from an MLE-pretrained start.
 * :class:`PGBLEU` rewards each sampled sequence with its BLEU against the real data, minus a
   baseline (the batch mean).
 * :class:`SeqGAN` rewards every token: the reward of ``x_t`` given ``x_<t`` is the mean over
-  N Monte Carlo completions of the discriminator's probability that the completed sequence is
-  real (for ``t = T`` the score of the sequence itself). Completions come from a *rollout
+  N Monte Carlo completions of the discriminator's reward of the completed sequence (for
+  ``t = T`` the reward of the sequence itself): with the default ``bce`` objective, the
+  probability that it is real, as in the paper; with the other objectives of
+  :mod:`lhyrl.nn.gan.objectives`, their generator reward. Completions come from a *rollout
   network*, a copy of the generator that follows it with a delay. The discriminator is
   retrained on fresh negatives after each generator update.
 
@@ -24,14 +26,26 @@ import copy
 import dataclasses
 import os
 from collections.abc import Mapping
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
 
 from lhyrl.agents.sequence_base import SequenceTrainer, _as_data, _check_checkpointing
 from lhyrl.agents.trainer import Checkpoints
-from lhyrl.nn.gan import CNNDiscriminator, CNNDiscriminatorConfig, bce_discriminator_loss
+from lhyrl.nn.gan import (
+    DEFAULT_SETTINGS,
+    CNNDiscriminator,
+    CNNDiscriminatorConfig,
+    DiscriminatorEnsemble,
+    DiscriminatorObjective,
+    DiscriminatorRemedies,
+    SequenceAutoEncoderConfig,
+    SequenceAutoEncoderDiscriminator,
+    apply_spectral_norm,
+    make_objective,
+)
 from lhyrl.nn.recurrent import SequenceGenerator
 
 __all__ = [
@@ -43,21 +57,25 @@ __all__ = [
     "update_rollout_network",
 ]
 
+TOKEN_OBJECTIVE_DEFAULTS: dict[str, dict[str, Any]] = {"bce": {"reward": "probability"}}
+"""SeqGAN's (and REGS's) defaults of objective options: with ``bce``, the reward is the
+discriminator's probability that a sequence is real, as in both papers."""
 
-def monte_carlo_rewards(discriminator_probs: Tensor, final_probs: Tensor) -> Tensor:
-    """SeqGAN's per-token rewards from the discriminator's scores of Monte Carlo completions.
+
+def monte_carlo_rewards(completion_rewards: Tensor, final_rewards: Tensor) -> Tensor:
+    """SeqGAN's per-token rewards from the discriminator's rewards of Monte Carlo completions.
 
     Args:
-        discriminator_probs: (T - 1, N, B) probability of "real" of completion ``n`` of the
-            prefix of length ``t`` (index ``t - 1``) of sequence ``b``.
-        final_probs: (B,) probability of "real" of each whole sequence.
+        completion_rewards: (T - 1, N, B) reward (with ``bce``: probability of "real") of
+            completion ``n`` of the prefix of length ``t`` (index ``t - 1``) of sequence ``b``.
+        final_rewards: (B,) reward of each whole sequence.
 
     Returns:
-        (B, T) rewards: ``Q[b, t - 1] = mean_n discriminator_probs[t - 1, n, b]`` for
-        ``t < T`` and ``Q[b, T - 1] = final_probs[b]``.
+        (B, T) rewards: ``Q[b, t - 1] = mean_n completion_rewards[t - 1, n, b]`` for
+        ``t < T`` and ``Q[b, T - 1] = final_rewards[b]``.
     """
-    partial = discriminator_probs.mean(1).transpose(0, 1)  # (B, T - 1)
-    return torch.cat([partial, final_probs.unsqueeze(1)], 1)  # (B, T)
+    partial = completion_rewards.mean(1).transpose(0, 1)  # (B, T - 1)
+    return torch.cat([partial, final_rewards.unsqueeze(1)], 1)  # (B, T)
 
 
 def policy_gradient_loss(log_probs: Tensor, rewards: Tensor) -> Tensor:
@@ -258,8 +276,33 @@ class SeqGAN(SequenceTrainer):
     ``discriminator_epochs`` epochs. The paper uses 1 update, 16 rollouts, delay 0.8 and
     5 rounds of 3 epochs on 10,000 negatives; fewer discriminator epochs cost far less.
 
+    The discriminator side is a :class:`~lhyrl.nn.gan.DiscriminatorEnsemble`, as in GAIL, AIRL
+    and REGS: ``disc_loss`` names its objective (which also defines the reward) and the
+    remedies are shared with them. Token inputs take input noise on the token embeddings and
+    the gradient penalty at the embeddings of the real and generated sequences. A discriminator
+    round is one epoch of the objective (MAGAN's margin adapts after it; its first round, e.g.
+    the pretraining, trains the auto-encoder on real sequences and sets the margin).
+
     Args:
-        discriminator_config: Sizes; ``None`` for SeqGAN's CNN for this ``vocab_size``.
+        discriminator_config: Sizes of the CNN (logit objectives); ``None`` for SeqGAN's CNN
+            for this ``vocab_size``.
+        autoencoder_config: Sizes of the sequence auto-encoder of ``ebgan`` and ``magan``;
+            ``None`` for the defaults of
+            :class:`~lhyrl.nn.gan.SequenceAutoEncoderConfig` for this ``vocab_size``.
+        disc_loss: The discriminator objective (:func:`lhyrl.nn.gan.objective_names`); with
+            ``"bce"`` (the default) the reward is the probability of "real", as in the paper.
+        grad_penalty: Gradient penalty weight; ``None`` for the objective's default.
+        label_smoothing: One-sided label smoothing (``bce``, ``lsgan``).
+        input_noise: Std of Gaussian noise on the discriminator's token embeddings, decaying
+            linearly to 0 over the adversarial epochs (full during pretraining).
+        spectral_norm: Spectral normalisation of the discriminator's linear and convolution
+            layers.
+        replay_ratio: Share of each round's negatives drawn from a reservoir of earlier
+            rounds' generated sequences.
+        replay_capacity: Sequences the reservoir holds.
+        ensemble_size: Discriminators, each trained on its own bootstrap resample of each
+            batch; the reward combines theirs by ``ensemble_reward`` (``"mean"``, ``"min"``).
+        ensemble_reward: ``"mean"`` or ``"min"``.
         n_rollouts: Monte Carlo completions N per prefix.
         rollout_delay: Weight the rollout network keeps on itself at each update.
         generator_steps: Policy-gradient updates per adversarial epoch.
@@ -288,6 +331,16 @@ class SeqGAN(SequenceTrainer):
         self,
         *,
         discriminator_config: CNNDiscriminatorConfig | Mapping[str, Any] | None = None,
+        autoencoder_config: SequenceAutoEncoderConfig | Mapping[str, Any] | None = None,
+        disc_loss: str = "bce",
+        grad_penalty: float | None = None,
+        label_smoothing: float = 0.0,
+        input_noise: float = 0.0,
+        spectral_norm: bool = False,
+        replay_ratio: float = 0.0,
+        replay_capacity: int = 10_000,
+        ensemble_size: int = 1,
+        ensemble_reward: Literal["mean", "min"] = "mean",
         n_rollouts: int = 16,
         rollout_delay: float = 0.8,
         generator_steps: int = 1,
@@ -316,6 +369,25 @@ class SeqGAN(SequenceTrainer):
         elif isinstance(discriminator_config, Mapping):
             discriminator_config = _cnn_config(discriminator_config)
         self.discriminator_config = discriminator_config
+        if autoencoder_config is None:
+            autoencoder_config = SequenceAutoEncoderConfig(vocab_size=self.vocab_size)
+        elif isinstance(autoencoder_config, Mapping):
+            autoencoder_config = SequenceAutoEncoderConfig(**autoencoder_config)
+        self.autoencoder_config = autoencoder_config
+        self.remedies = DiscriminatorRemedies(
+            grad_penalty=grad_penalty,
+            label_smoothing=label_smoothing,
+            input_noise=input_noise,
+            spectral_norm=spectral_norm,
+            replay_ratio=replay_ratio,
+            replay_capacity=replay_capacity,
+            ensemble_size=ensemble_size,
+            ensemble_reward=ensemble_reward,
+        )
+        self.disc_loss = disc_loss
+        objective = make_objective(
+            disc_loss, defaults=TOKEN_OBJECTIVE_DEFAULTS, **self.remedies.objective_kwargs()
+        )
         self.n_rollouts = int(n_rollouts)
         self.rollout_delay = float(rollout_delay)
         self.generator_steps = int(generator_steps)
@@ -327,11 +399,43 @@ class SeqGAN(SequenceTrainer):
         self.discriminator_samples = discriminator_samples
         self.pretrain_discriminator_samples = pretrain_discriminator_samples
         self.score_batch_size = int(score_batch_size)
-        self.discriminator = self._seeded(lambda: CNNDiscriminator(discriminator_config), 1)
-        self.discriminator_optimizer = torch.optim.Adam(
-            self.discriminator.parameters(), lr=self.discriminator_learning_rate
+        self.discriminators = DiscriminatorEnsemble(
+            list(self._seeded(lambda: nn.ModuleList(self._new_discriminators(objective)), 1)),
+            objective=objective,
+            remedies=self.remedies,
+            generator=self.rng,
+            inputs="tokens",
+            learning_rate=self.discriminator_learning_rate,
         )
+        """The discriminator(s), their objective, optimizer and remedies."""
         self._reset_adversarial_state()
+
+    def _new_discriminators(self, objective: DiscriminatorObjective) -> list[nn.Module]:
+        """``ensemble_size`` fresh discriminators of the kind the objective reads."""
+        members: list[nn.Module] = []
+        for _ in range(self.remedies.ensemble_size):
+            if objective.needs_energy:
+                member: nn.Module = SequenceAutoEncoderDiscriminator(self.autoencoder_config)
+            else:
+                member = CNNDiscriminator(self.discriminator_config)
+            if self.remedies.spectral_norm:
+                apply_spectral_norm(member)
+            members.append(member)
+        return members
+
+    @property
+    def discriminator(self) -> nn.Module:
+        """The (first) discriminator; setting it replaces it (and restarts the optimizer)."""
+        return self.discriminators.members[0]
+
+    @discriminator.setter
+    def discriminator(self, module: nn.Module) -> None:
+        self.discriminators.replace_member(0, module)
+
+    @property
+    def discriminator_optimizer(self) -> torch.optim.Optimizer:
+        """The discriminators' Adam optimizer."""
+        return self.discriminators.optimizer
 
     def _reset_adversarial_state(self) -> None:
         """Rollout network = a copy of the generator; a fresh policy-gradient optimizer."""
@@ -363,25 +467,35 @@ class SeqGAN(SequenceTrainer):
             "pretrain_generator_epochs",
             "pretrain_discriminator_rounds",
         ]
-        return {**super()._trainer_kwargs(), **{name: getattr(self, name) for name in names}}
+        return {
+            **super()._trainer_kwargs(),
+            **{name: getattr(self, name) for name in names},
+            **self.remedies.settings(self.disc_loss),
+        }
 
     def _configs(self) -> dict[str, Any]:
         config = dataclasses.asdict(self.discriminator_config)
         for key in ("filter_sizes", "num_filters"):
             config[key] = list(config[key])
-        return {**super()._configs(), "discriminator_config": config}
+        configs = {**super()._configs(), "discriminator_config": config}
+        if self.discriminators.objective.needs_energy:
+            configs["autoencoder_config"] = dataclasses.asdict(self.autoencoder_config)
+        return configs
 
     @classmethod
     def _configs_from_data(cls, configs: Mapping[str, Any]) -> dict[str, Any]:
         discriminator = _cnn_config(configs["discriminator_config"])
-        return {**super()._configs_from_data(configs), "discriminator_config": discriminator}
+        out = {**super()._configs_from_data(configs), "discriminator_config": discriminator}
+        if "autoencoder_config" in configs:
+            out["autoencoder_config"] = SequenceAutoEncoderConfig(**configs["autoencoder_config"])
+        return out
 
     def _modules(self) -> dict[str, nn.Module]:
-        return {
-            **super()._modules(),
-            "discriminator": self.discriminator,
-            "rollout": self.rollout,
+        members = {
+            "discriminator" if i == 0 else f"discriminator_{i}": member
+            for i, member in enumerate(self.discriminators.members)
         }
+        return {**super()._modules(), **members, "rollout": self.rollout}
 
     def _optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {
@@ -390,54 +504,97 @@ class SeqGAN(SequenceTrainer):
             "policy_gradient": self.pg_optimizer,
         }
 
+    def _file_data(self) -> dict[str, Any]:
+        """The base's file, and the objective's state (MAGAN's margin) and the replay."""
+        extra = self.discriminators.extra_state(members=False)  # members are modules here
+        return {**super()._file_data(), "discriminator_state": extra}
+
+    def _restore_checkpoint_state(
+        self, state: Mapping[str, Any], directory: Path, path: Path
+    ) -> None:
+        # A checkpoint from before the shared discriminator saved no discriminator settings:
+        # they were the defaults.
+        kwargs = {**DEFAULT_SETTINGS, **state["kwargs"]}
+        super()._restore_checkpoint_state({**state, "kwargs": kwargs}, directory, path)
+
+    def _restore_state(self, data: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
+        super()._restore_state(data, path)
+        self.discriminators.load_extra_state(
+            data.get("discriminator_state"), where=f"{path} ", members=False
+        )
+
     # --- discriminator --------------------------------------------------------------------
 
     @torch.no_grad()
-    def discriminator_probs(self, sequences: Tensor) -> Tensor:
-        """Probability of "real" for each sequence (eval mode): (M, T) → (M,)."""
-        self.discriminator.eval()
-        logits = [self.discriminator(chunk) for chunk in sequences.split(self.score_batch_size)]
-        return torch.sigmoid(torch.cat(logits))
+    def discriminator_rewards(self, sequences: Tensor) -> Tensor:
+        """The discriminators' reward of each sequence (eval mode): (M, T) → (M,).
+
+        With the default ``bce``, the probability that the sequence is real.
+        """
+        self.discriminators.members.eval()
+        chunks = sequences.split(self.score_batch_size)
+        return torch.cat([self.discriminators.reward(chunk) for chunk in chunks])
 
     def train_discriminator(
-        self, data: Tensor, *, rounds: int, epochs: int, samples: int | None = None
+        self,
+        data: Tensor,
+        *,
+        rounds: int,
+        epochs: int,
+        samples: int | None = None,
+        noise_scale: float = 1.0,
     ) -> float:
         """Rounds of fresh negatives against real data; returns the last epoch's accuracy.
 
         Each round samples ``samples`` negatives (default: :attr:`discriminator_samples`, or
-        ``len(data)`` if that is ``None``) and as many real sequences, then runs ``epochs``
-        epochs of BCE steps on batches of half real, half generated sequences. Dropout draws
-        from :attr:`rng` too. Logs ``train/disc_loss`` and ``train/disc_accuracy``.
+        ``len(data)`` if that is ``None``; a ``replay_ratio`` share of them then replaced by
+        sequences of earlier rounds, to which the fresh ones are added after the round) and
+        as many real sequences, then runs ``epochs`` epochs of steps of the objective on
+        batches of half real, half generated sequences. Dropout draws from :attr:`rng` too.
+        Logs ``train/disc_loss`` and ``train/disc_accuracy``.
+
+        Args:
+            data: Real sequences (N, T).
+            rounds: Rounds of fresh negatives.
+            epochs: Epochs over each round's data.
+            samples: Negatives per round.
+            noise_scale: Multiplies ``input_noise``.
         """
         if samples is None:
             samples = self.discriminator_samples
         n = len(data) if samples is None else min(int(samples), len(data))
         half = max(1, self.discriminator_batch_size // 2)
-        dropout = any(isinstance(m, nn.Dropout) and m.p > 0 for m in self.discriminator.modules())
+        members = self.discriminators.members
+        dropout = any(isinstance(m, nn.Dropout) and m.p > 0 for m in members.modules())
+        replay = self.discriminators.replay
         accuracy = float("nan")
+        stats: dict[str, float] = {}
         for _ in range(rounds):
-            fake = self.sample(n)  # (n, T)
+            fresh = self.sample(n)  # (n, T)
+            fake = fresh if replay is None else replay.mix(fresh)[0]
             real = data[torch.randperm(len(data), generator=self.rng, device=self.device)[:n]]
             for _ in range(epochs):
-                self.discriminator.train()
+                members.train()
                 real_order = torch.randperm(n, generator=self.rng, device=self.device)
                 fake_order = torch.randperm(n, generator=self.rng, device=self.device)
                 losses, correct = [], []
                 with self._global_rng_from_own(dropout):
                     for start in range(0, n - half + 1, half):
-                        real_logits = self.discriminator(real[real_order[start : start + half]])
-                        fake_logits = self.discriminator(fake[fake_order[start : start + half]])
-                        loss = bce_discriminator_loss(real_logits, fake_logits)
-                        self.discriminator_optimizer.zero_grad(set_to_none=True)
-                        loss.backward()
-                        self.discriminator_optimizer.step()
-                        losses.append(loss.detach())
-                        correct.append(
-                            torch.cat([real_logits > 0, fake_logits < 0]).float().mean().detach()
+                        stats = self.discriminators.update(
+                            real[real_order[start : start + half]],
+                            fake[fake_order[start : start + half]],
+                            noise_scale=noise_scale,
                         )
-                accuracy = float(torch.stack(correct).mean())
-                self.logger.record("train/disc_loss", float(torch.stack(losses).mean()))
+                        losses.append(stats["loss"])
+                        correct.append((stats["real_accuracy"] + stats["fake_accuracy"]) / 2)
+                accuracy = sum(correct) / len(correct)
+                self.logger.record("train/disc_loss", sum(losses) / len(losses))
                 self.logger.record("train/disc_accuracy", accuracy)
+                if "margin" in stats:
+                    self.logger.record("train/disc_margin", stats["margin"])
+            if replay is not None:
+                replay.add(fresh)
+            self.discriminators.end_epoch()
         return accuracy
 
     # --- generator ------------------------------------------------------------------------
@@ -448,9 +605,9 @@ class SeqGAN(SequenceTrainer):
         completions = self.rollout.monte_carlo_completions(
             sequences, self.n_rollouts, start_token=self.start_token, generator=self.rng
         )  # (T - 1, N, B, T)
-        probs = self.discriminator_probs(completions.view(-1, length))  # ((T - 1) * N * B,)
-        probs = probs.view(length - 1, self.n_rollouts, batch_size)  # (T - 1, N, B)
-        return monte_carlo_rewards(probs, self.discriminator_probs(sequences))  # (B, T)
+        scores = self.discriminator_rewards(completions.view(-1, length))  # ((T - 1) * N * B,)
+        scores = scores.view(length - 1, self.n_rollouts, batch_size)  # (T - 1, N, B)
+        return monte_carlo_rewards(scores, self.discriminator_rewards(sequences))  # (B, T)
 
     def policy_step(self) -> float:
         """One policy-gradient update on B fresh samples; returns their mean reward."""
@@ -523,7 +680,10 @@ class SeqGAN(SequenceTrainer):
             update_rollout_network(self.rollout, self.generator, self.rollout_delay)
             self.logger.record("train/reward", sum(rewards) / len(rewards))
             self.train_discriminator(
-                data, rounds=self.discriminator_rounds, epochs=self.discriminator_epochs
+                data,
+                rounds=self.discriminator_rounds,
+                epochs=self.discriminator_epochs,
+                noise_scale=1.0 - progress["adversarial_epoch"] / adversarial_epochs,
             )
             progress["adversarial_epoch"] += 1
             self._end_epoch(log_text_every, test_data, eval_every)

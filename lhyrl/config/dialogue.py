@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 from lhyrl.config.base import ConfigError, check_at_least
+from lhyrl.config.discriminator import DiscriminatorConfig
 
 ATTENTIONS = ("additive", "dot", "none")
 BASELINES = ("turn", "mean", "greedy")
@@ -197,8 +198,11 @@ class DialogueRLConfig:
 
 
 @dataclass
-class REGSConfig:
-    """REGS (Li et al. 2017): a hierarchical discriminator rewards every generation step."""
+class REGSConfig(DiscriminatorConfig):
+    """REGS (Li et al. 2017): a hierarchical discriminator rewards every generation step.
+
+    The objective and remedies are :class:`~lhyrl.config.discriminator.DiscriminatorConfig`'s.
+    """
 
     pretrain_discriminator_steps: int = 100
     """REGS: discriminator steps before the adversarial iterations."""
@@ -216,6 +220,7 @@ class REGSConfig:
     """Dialogue mmi, dialogue-rl, regs: sampling temperature of the replies."""
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         check_at_least(
             self, ("pretrain_discriminator_steps", "discriminator_steps", "generator_steps"), 0
         )

@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from lhyrl.config.base import ConfigError, check_at_least
-
-DISC_LOSSES = ("bce", "lsgan", "wgan")
+from lhyrl.config.discriminator import DiscriminatorConfig
 
 
 @dataclass
@@ -70,8 +69,11 @@ class DAggerConfig:
 
 
 @dataclass
-class AdversarialConfig:
-    """GAIL and AIRL: the PPO generator and the discriminator."""
+class AdversarialConfig(DiscriminatorConfig):
+    """GAIL and AIRL: the PPO generator and the discriminator.
+
+    The objective and remedies are :class:`~lhyrl.config.discriminator.DiscriminatorConfig`'s.
+    """
 
     total_timesteps: int = 200_000
     """GAIL/AIRL: env steps of generator RL in all."""
@@ -87,22 +89,12 @@ class AdversarialConfig:
     """GAIL/AIRL: PPO entropy bonus."""
     gen_gamma: float = 0.99
     """GAIL/AIRL: PPO discount (and AIRL's shaping discount)."""
-    disc_loss: str = "bce"
-    """GAIL/AIRL: discriminator loss, bce, lsgan or wgan."""
     disc_lr: float = 3e-4
     """GAIL/AIRL: discriminator learning rate."""
     disc_updates_per_round: int = 4
     """GAIL/AIRL: discriminator steps per round."""
     disc_batch_size: int = 256
     """GAIL/AIRL: expert (and as many generated) transitions per discriminator step."""
-    grad_penalty: float = 0.0
-    """GAIL/AIRL: gradient penalty weight (10 with disc_loss wgan is WGAN-GP)."""
-    label_smoothing: float = 0.0
-    """GAIL/AIRL: expert label 1 - label_smoothing (bce only)."""
-    input_noise: float = 0.0
-    """GAIL/AIRL: std of discriminator input noise, decaying linearly to 0."""
-    spectral_norm: bool = False
-    """GAIL/AIRL: spectral normalisation in the discriminator."""
     state_only: bool = False
     """AIRL: the recovered reward g reads the state only."""
     warm_start: bool = False
@@ -119,8 +111,7 @@ class AdversarialConfig:
     """GAIL/AIRL: fixed-horizon generator episodes, absorbing after termination (0: off)."""
 
     def __post_init__(self) -> None:
-        if self.disc_loss not in DISC_LOSSES:
-            raise ConfigError(f"disc_loss must be one of {DISC_LOSSES}, got {self.disc_loss!r}")
+        super().__post_init__()
         check_at_least(self, ("total_timesteps", "n_envs", "gen_n_steps", "gen_batch_size"), 1)
         if self.airl_generator_reward not in ("logit", "softplus"):
             raise ConfigError(

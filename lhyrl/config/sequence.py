@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lhyrl.config.base import ConfigError, check_at_least
+from lhyrl.config.discriminator import DiscriminatorConfig
 
 SAMPLING_SCHEDULES = ("linear", "inverse_sigmoid")
 
@@ -130,8 +131,11 @@ class PGBLEUConfig:
 
 
 @dataclass
-class SeqGANConfig:
-    """SeqGAN: MLE pretraining, discriminator pretraining, then adversarial epochs."""
+class SeqGANConfig(DiscriminatorConfig):
+    """SeqGAN: MLE pretraining, discriminator pretraining, then adversarial epochs.
+
+    The objective and remedies are :class:`~lhyrl.config.discriminator.DiscriminatorConfig`'s.
+    """
 
     pretrain_generator_epochs: int = 0
     """SeqGAN: MLE epochs first, counted in epochs (0 when init gives a pretrained generator)."""
@@ -160,6 +164,7 @@ class SeqGANConfig:
     """SeqGAN: negatives (and as many real sequences) per round (default: all the data)."""
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         check_at_least(self, ("pretrain_generator_epochs", "pretrain_discriminator_rounds"), 0)
         check_at_least(
             self,

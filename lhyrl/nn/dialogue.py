@@ -4,8 +4,10 @@
 reply, or more turns) as human or machine made: every turn is encoded to one vector by an
 utterance encoder, a dialogue-level recurrent encoder reads the turn vectors in order, and a
 linear layer maps its final state to one logit (high = human). The logits pair with the
-losses of :mod:`lhyrl.nn.gan` (e.g. :func:`~lhyrl.nn.gan.bce_discriminator_loss`), and
-:meth:`HierarchicalDiscriminator.prob_human` is the reward of the generator in REINFORCE.
+objectives of :mod:`lhyrl.nn.gan.objectives` (bce's probability
+:meth:`HierarchicalDiscriminator.prob_human` is REGS's reward in REINFORCE).
+:class:`DialogueAutoEncoderDiscriminator` is the energy discriminator of dialogues that EBGAN
+and MAGAN need.
 
 Token conventions are those of :class:`lhyrl.data.text.Vocabulary` (``<pad>`` 0, ``<eos>``
 2 by default):
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 import torch.nn.functional as F  # noqa: N812
@@ -33,6 +35,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from lhyrl.data.text import EOS_ID, PAD_ID
+from lhyrl.nn.gan.energy import SequenceAutoEncoderConfig, SequenceAutoEncoderDiscriminator
 from lhyrl.nn.recurrent import RecurrentConfig, RNNState, SequenceEncoder, _make_rnn
 
 
@@ -248,6 +251,9 @@ class HierarchicalDiscriminator(nn.Module):
         config: Sizes and token ids.
     """
 
+    output_kind: ClassVar[str] = "logit"
+    """What ``forward`` returns (see :data:`lhyrl.nn.gan.objectives.OUTPUT_KINDS`)."""
+
     def __init__(self, config: HierarchicalDiscriminatorConfig) -> None:
         super().__init__()
         self.config = config
@@ -306,3 +312,72 @@ class HierarchicalDiscriminator(nn.Module):
     def prob_human(self, dialogue: Tensor) -> Tensor:
         """``sigmoid`` of the logits: (B, N, L) → (B,) probability that a human wrote it."""
         return torch.sigmoid(self(dialogue))
+
+
+class DialogueAutoEncoderDiscriminator(nn.Module):
+    """An energy discriminator of dialogues (EBGAN, MAGAN in REGS): a sequence auto-encoder.
+
+    A dialogue (N, L) is read as one token sequence: its present turns in order, each one's
+    tokens followed by ``eos_id`` (absent turns and padding dropped), which a
+    :class:`~lhyrl.nn.gan.SequenceAutoEncoderDiscriminator` encodes whole. The energy is the
+    reconstruction error over the last present turn (the reply) only: the context conditions
+    the code but is not scored, so replies to the same context compare on their own errors.
+    As for :class:`HierarchicalDiscriminator`, padding columns and absent turns change
+    nothing.
+
+    Args:
+        config: Sizes; ``pad_id`` and ``eos_id`` must be set (the dialogue conventions of this
+            module).
+    """
+
+    output_kind: ClassVar[str] = "energy"
+    """What ``forward`` returns (see :data:`lhyrl.nn.gan.objectives.OUTPUT_KINDS`)."""
+
+    def __init__(self, config: SequenceAutoEncoderConfig) -> None:
+        super().__init__()
+        if config.pad_id is None or config.eos_id is None or config.pad_id == config.eos_id:
+            raise ValueError(
+                f"a dialogue auto-encoder needs distinct pad_id and eos_id, got {config.pad_id} "
+                f"and {config.eos_id}"
+            )
+        self.config = config
+        self.autoencoder = SequenceAutoEncoderDiscriminator(config)
+
+    def flatten(self, dialogue: Tensor) -> tuple[Tensor, Tensor]:
+        """One left-aligned token sequence per dialogue, and where its reply is.
+
+        Args:
+            dialogue: (B, N, L) long token ids.
+
+        Returns:
+            ``(tokens, reply)``: (B, W) the present turns' tokens, each turn closed by
+            ``eos_id``, then ``pad_id``; (B, W) bool, true on the last present turn's tokens
+            (its ``eos_id`` included).
+        """
+        _check_tokens(dialogue, "dialogue", 3, self.config.vocab_size)
+        pad, eos = self.config.pad_id, self.config.eos_id
+        assert pad is not None and eos is not None
+        batch_size, turns, _ = dialogue.shape
+        padded = F.pad(dialogue, (0, 1), value=pad)  # (B, N, L + 1): room for a closing eos
+        content = ((padded != pad) & (padded != eos)).long().cumprod(-1).sum(-1)  # (B, N)
+        present = dialogue[..., 0] != pad  # (B, N)
+        position = torch.arange(padded.shape[-1], device=dialogue.device)  # (L + 1,)
+        kept = present[..., None] & (position <= content[..., None])  # (B, N, L + 1)
+        tokens = torch.where(position < content[..., None], padded, eos)  # (B, N, L + 1)
+        index = torch.arange(turns, device=dialogue.device).expand(batch_size, -1)  # (B, N)
+        last = torch.where(present, index, -1).amax(1)  # (B,) the last present turn
+        is_reply = (index == last[:, None])[..., None].expand_as(kept)  # (B, N, L + 1)
+        kept, tokens, is_reply = kept.flatten(1), tokens.flatten(1), is_reply.flatten(1)
+        slots = kept.long().cumsum(1) - 1  # (B, N * (L + 1)) place among the kept tokens
+        width = max(int(kept.sum(1).max()), 1)
+        rows = torch.arange(batch_size, device=dialogue.device)[:, None].expand_as(kept)
+        out = dialogue.new_full((batch_size, width), pad)  # (B, W)
+        out = out.index_put((rows[kept], slots[kept]), tokens[kept])
+        reply = torch.zeros(batch_size, width, dtype=torch.bool, device=dialogue.device)
+        reply = reply.index_put((rows[kept], slots[kept]), is_reply[kept])
+        return out, reply
+
+    def forward(self, dialogue: Tensor) -> Tensor:
+        """Energies: (B, N, L) long token ids → (B,) reconstruction errors of the replies."""
+        tokens, reply = self.flatten(dialogue)
+        return self.autoencoder(tokens, reply)

@@ -18,6 +18,7 @@ from lhyrl.rewards.dialogue import (
     semantic_coherence,
 )
 from lhyrl.rewards.learned import (
+    AutoEncoderRewardNet,
     BasicRewardNet,
     LearnedRewardWrapper,
     RewardNet,
@@ -48,6 +49,7 @@ from lhyrl.rewards.tabular import (
 __all__ = [
     "DULL_REPLIES",
     "FEATURE_REWARD_KINDS",
+    "AutoEncoderRewardNet",
     "BasicRewardNet",
     "DialogueReward",
     "DialogueRewardTerms",

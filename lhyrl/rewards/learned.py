@@ -1,7 +1,8 @@
 """Learned reward networks over transitions, and wrappers that put them in place of an env's reward.
 
 A reward network maps a batch of transitions ``(obs, act, next_obs, terminal)`` to one reward
-each. GAIL's discriminator is a :class:`BasicRewardNet`; AIRL's is a :class:`ShapedRewardNet`,
+each. GAIL's discriminator is a :class:`BasicRewardNet` (or, with the energy-based objectives
+EBGAN and MAGAN, an :class:`AutoEncoderRewardNet`); AIRL's is a :class:`ShapedRewardNet`,
 ``f(s, a, s') = g(s, a) + gamma * h(s') - h(s)``, whose ``base`` ``g`` is the reward AIRL
 recovers. Every network computes its output from one flat feature vector per transition
 (:meth:`RewardNet.features`), so that input noise and gradient penalties act on one tensor.
@@ -16,7 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -29,9 +30,15 @@ from torch import Tensor, nn
 
 from lhyrl.data.spaces import space_from_description, space_to_description
 from lhyrl.files import atomic_write
-from lhyrl.nn.gan import MLPDiscriminator, MLPDiscriminatorConfig
+from lhyrl.nn.gan import (
+    MLPAutoEncoderConfig,
+    MLPAutoEncoderDiscriminator,
+    MLPDiscriminator,
+    MLPDiscriminatorConfig,
+)
 
 __all__ = [
+    "AutoEncoderRewardNet",
     "BasicRewardNet",
     "LearnedRewardWrapper",
     "RewardNet",
@@ -74,6 +81,10 @@ class RewardNet(nn.Module):
         action_space: The (single-env) action space.
         normalize_input: Standardize the features by running statistics.
     """
+
+    output_kind: ClassVar[str] = "logit"
+    """What :meth:`discriminator_features` returns as a discriminator (see
+    :data:`lhyrl.nn.gan.objectives.OUTPUT_KINDS`)."""
 
     input_mean: Tensor  # (D,)
     input_var: Tensor  # (D,)
@@ -161,6 +172,14 @@ class RewardNet(nn.Module):
     def forward_features(self, x: Tensor, terminal: Tensor) -> Tensor:
         """Rewards ``(B,)`` from features ``x`` ``(B, D)`` and terminal flags ``(B,)``."""
         raise NotImplementedError
+
+    def discriminator_features(self, x: Tensor, terminal: Tensor) -> Tensor:
+        """The network's output as a discriminator ``(B,)``.
+
+        The logit (the reward itself), or an auto-encoder's energy
+        (:class:`AutoEncoderRewardNet`).
+        """
+        return self.forward_features(x, terminal)
 
     def forward(self, obs: Any, acts: Any, next_obs: Any, terminal: Any) -> Tensor:
         """Rewards ``(B,)`` of a batch of transitions (arrays or tensors)."""
@@ -272,6 +291,92 @@ class BasicRewardNet(RewardNet):
         }
 
 
+class AutoEncoderRewardNet(RewardNet):
+    """An auto-encoder over ``(s)``, ``(s, a)``, ... : GAIL's discriminator with EBGAN or MAGAN.
+
+    As a discriminator (:meth:`discriminator_features`) it outputs an energy, the mean
+    squared reconstruction error of the (normalized) features it reads, low for expert-like
+    transitions; as a reward network (:meth:`forward_features`, :meth:`predict`) it returns
+    the generator's reward of the energy-based objectives, ``-energy``.
+
+    Args:
+        observation_space: The (single-env) observation space.
+        action_space: The (single-env) action space.
+        use_action: Read the action.
+        use_next_obs: Read the next observation.
+        hidden_sizes: Widths of the encoder's hidden layers (the decoder mirrors them).
+        code_dim: Size of the auto-encoder's code.
+        activation: ``"tanh"`` or ``"relu"``.
+        spectral_norm: Spectral normalisation on every layer.
+        normalize_input: Standardize the features by running statistics (see
+            :class:`RewardNet`).
+    """
+
+    output_kind: ClassVar[str] = "energy"
+
+    def __init__(
+        self,
+        *,
+        observation_space: gym.Space[Any],
+        action_space: gym.Space[Any],
+        use_action: bool = True,
+        use_next_obs: bool = False,
+        hidden_sizes: tuple[int, ...] = (64,),
+        code_dim: int = 8,
+        activation: str = "relu",
+        spectral_norm: bool = False,
+        normalize_input: bool = False,
+    ) -> None:
+        super().__init__(
+            observation_space=observation_space,
+            action_space=action_space,
+            normalize_input=normalize_input,
+        )
+        self.use_action = use_action
+        self.use_next_obs = use_next_obs
+        self.hidden_sizes = tuple(int(h) for h in hidden_sizes)
+        self.code_dim = int(code_dim)
+        self.activation = activation
+        self.spectral_norm = spectral_norm
+        input_dim = self.obs_dim * (2 if use_next_obs else 1) + (self.act_dim if use_action else 0)
+        self.autoencoder = MLPAutoEncoderDiscriminator(
+            MLPAutoEncoderConfig(
+                input_dim=input_dim,
+                hidden_sizes=self.hidden_sizes,
+                code_dim=self.code_dim,
+                activation=activation,  # type: ignore[arg-type]
+                spectral_norm=spectral_norm,
+            )
+        )
+
+    def discriminator_features(self, x: Tensor, terminal: Tensor) -> Tensor:
+        """Energies ``(B,)`` from features ``(B, D)``; ``terminal`` is not used."""
+        del terminal
+        obs, act, next_obs = self.split_features(x)
+        parts = (
+            [obs] + ([act] if self.use_action else []) + ([next_obs] if self.use_next_obs else [])
+        )
+        return self.autoencoder(torch.cat(parts, dim=1))  # (B,)
+
+    def forward_features(self, x: Tensor, terminal: Tensor) -> Tensor:
+        """Rewards ``-energy`` ``(B,)`` from features ``(B, D)``."""
+        return -self.discriminator_features(x, terminal)
+
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments as plain data."""
+        return {
+            "observation_space": space_to_description(self.observation_space),
+            "action_space": space_to_description(self.action_space),
+            "use_action": self.use_action,
+            "use_next_obs": self.use_next_obs,
+            "hidden_sizes": list(self.hidden_sizes),
+            "code_dim": self.code_dim,
+            "activation": self.activation,
+            "spectral_norm": self.spectral_norm,
+            "normalize_input": self.normalize_input,
+        }
+
+
 class ShapedRewardNet(RewardNet):
     """AIRL's reward ``f(s, a, s') = g(s, a) + gamma * (1 - terminal) * h(s') - h(s)``.
 
@@ -357,6 +462,7 @@ class ShapedRewardNet(RewardNet):
 
 
 _REWARD_NETS: dict[str, type[RewardNet]] = {
+    "AutoEncoderRewardNet": AutoEncoderRewardNet,
     "BasicRewardNet": BasicRewardNet,
     "ShapedRewardNet": ShapedRewardNet,
 }

@@ -321,7 +321,12 @@ def _counts(demos: Demonstrations | None, *, updates: int, env_steps: int) -> di
 
 
 def prepare(config: RunConfig) -> PreparedImitation:
-    """Check an imitation run's env and demonstrations; writes nothing."""
+    """Check an imitation run's env, demonstrations and objective; writes nothing."""
+    if config.algo == "airl":
+        try:
+            AIRL.check_objective(config.adversarial.disc_loss)
+        except ValueError as err:
+            raise ConfigError(str(err)) from err
     probe = gym.make(config.env)
     spaces = (probe.observation_space, probe.action_space)
     probe.close()
@@ -415,6 +420,10 @@ def make_adversarial(
         "label_smoothing": section.label_smoothing,
         "input_noise": section.input_noise,
         "spectral_norm": section.spectral_norm,
+        "replay_ratio": section.replay_ratio,
+        "replay_capacity": section.replay_capacity,
+        "ensemble_size": section.ensemble_size,
+        "ensemble_reward": section.ensemble_reward,
         "normalize_input": section.disc_normalize_input,
         "normalize_reward": section.normalize_reward,
         "gen_warmup_rounds": section.gen_warmup_rounds,

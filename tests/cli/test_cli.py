@@ -96,7 +96,7 @@ def test_yaml_config_with_command_line_overrides(demos, tmp_path):
         ("epochs: three\n", "config key 'epochs' must be int"),
         ("algo: sqil\n", "algo must be one of"),
         ("algo: gail\ntotal_timesteps: 0\n", "total_timesteps must be at least 1"),
-        ("algo: gail\ndisc_loss: hinge\n", "disc_loss must be one of"),
+        ("algo: gail\ndisc_loss: hinge-loss\n", "disc_loss must be one of bce, lsgan"),
         ("disc_loss: bce\n", "bc on a control env does not read the key(s) disc_loss"),
         ("- 1\n- 2\n", "must hold a mapping"),
     ],

@@ -6,12 +6,13 @@ the context's turns and then a reply, and says whether a human wrote the reply. 
 iteration of :class:`AdversarialDialogue`:
 
 1. ``d_steps`` discriminator updates on a batch of human pairs: the human replies labelled 1,
-   replies sampled from the generator labelled 0 (binary cross-entropy,
-   :func:`~lhyrl.nn.gan.bce_discriminator_loss`);
+   replies sampled from the generator labelled 0 (by default binary cross-entropy; any
+   objective of :mod:`lhyrl.nn.gan.objectives`, ``disc_loss``);
 2. ``g_steps`` generator updates on a batch of human contexts. A reply ``y`` is sampled for
    each, and every prefix ``y_{1:t}`` is rewarded by Monte Carlo search (Reward for Every
    Generation Step): ``n_rollouts`` completions of the prefix are sampled from the generator
-   and their probabilities of being human averaged; the whole reply is scored directly. The
+   and their rewards averaged (with ``bce``, their probabilities of being human, as in the
+   paper; else the objective's generator reward); the whole reply is scored directly. The
    policy-gradient loss is ``-mean_b sum_t (Q_t - b) log G(y_t | y_<t, x)`` with ``b`` the
    batch's mean reward (over all real tokens). With ``teacher_forcing`` (Li et al.'s fix for
    an unstable generator), an MLE step on the same contexts' human replies follows.
@@ -24,22 +25,39 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F  # noqa: N812
 from stable_baselines3.common.logger import Logger
-from torch import Tensor
+from torch import Tensor, nn
 
 from lhyrl.agents.checkpoint import seeded_global_rng
 from lhyrl.agents.dialogue.base import DialogueTrainer
 from lhyrl.agents.dialogue.rl import evaluation_mode
+from lhyrl.agents.seqgan import TOKEN_OBJECTIVE_DEFAULTS
 from lhyrl.agents.trainer import Checkpoints
 from lhyrl.data.dialogue import SEP_ID, TURN_SEPARATOR
 from lhyrl.data.text import EOS_ID, PAD_ID
 from lhyrl.nn.chat_model import ChatModel
-from lhyrl.nn.dialogue import HierarchicalDiscriminator, HierarchicalDiscriminatorConfig
-from lhyrl.nn.gan import bce_discriminator_loss
+from lhyrl.nn.dialogue import (
+    DialogueAutoEncoderDiscriminator,
+    HierarchicalDiscriminator,
+    HierarchicalDiscriminatorConfig,
+)
+from lhyrl.nn.gan import (
+    DEFAULT_SETTINGS,
+    DiscriminatorEnsemble,
+    DiscriminatorRemedies,
+    SequenceAutoEncoderConfig,
+    apply_spectral_norm,
+    make_objective,
+)
+
+Discriminator = HierarchicalDiscriminator | DialogueAutoEncoderDiscriminator
+DiscriminatorConfig = HierarchicalDiscriminatorConfig | SequenceAutoEncoderConfig
 
 __all__ = ["AdversarialDialogue", "dialogue_batch", "split_turns"]
 
@@ -89,18 +107,43 @@ def dialogue_batch(contexts: Tensor, replies: Tensor) -> Tensor:
 class AdversarialDialogue(DialogueTrainer):
     """REGS: adversarial training of a chat model against a hierarchical discriminator.
 
+    The discriminator side is a :class:`~lhyrl.nn.gan.DiscriminatorEnsemble`, as in GAIL, AIRL
+    and SeqGAN: ``disc_loss`` names its objective (which also defines the reward: with the
+    default ``bce`` the probability of being human) and the remedies are shared with them.
+    ``ebgan`` and ``magan`` need an energy discriminator, a
+    :class:`~lhyrl.nn.dialogue.DialogueAutoEncoderDiscriminator` (built by default for them).
+    Input noise goes on the token embeddings and the gradient penalty is taken at them (for
+    the hierarchical discriminator, per turn); replayed negatives are whole dialogues
+    (context and machine reply). An iteration's discriminator steps, and the pretraining, are
+    each one epoch of the objective (MAGAN's margin adapts after it).
+
     Args:
         chat_model: The generator, initialised from an MLE model (trained in place).
-        discriminator: A (pretrained) discriminator; ``None`` builds one from
+        discriminator: A (pretrained) discriminator, the first of an ensemble (the others are
+            new ones of its configuration); ``None`` builds them from
             ``discriminator_config``.
-        discriminator_config: Sizes of a new discriminator; ``None`` takes the chat model's
-            vocabulary, embedding and hidden sizes. Its weights are drawn from a seed of
-            :attr:`~DialogueTrainer.generator`.
+        discriminator_config: Sizes of new discriminators (a
+            :class:`~lhyrl.nn.dialogue.HierarchicalDiscriminatorConfig`, or for ``ebgan`` and
+            ``magan`` a :class:`~lhyrl.nn.gan.SequenceAutoEncoderConfig`); ``None`` takes the
+            chat model's vocabulary, embedding and hidden sizes. Their weights are drawn from
+            a seed of :attr:`~DialogueTrainer.generator`.
         n_rollouts: Monte Carlo completions per reply prefix.
         d_steps: Discriminator updates per iteration.
         g_steps: Generator updates per iteration.
         teacher_forcing: Follow every generator update by an MLE step on the human replies.
         disc_lr: The discriminator's Adam learning rate.
+        disc_loss: The discriminator objective (:func:`lhyrl.nn.gan.objective_names`).
+        grad_penalty: Gradient penalty weight; ``None`` for the objective's default.
+        label_smoothing: One-sided label smoothing (``bce``, ``lsgan``).
+        input_noise: Std of Gaussian noise on the discriminator's token embeddings, decaying
+            linearly to 0 over each ``train`` call's iterations (full during pretraining).
+        spectral_norm: Spectral normalisation of the discriminator's linear layers.
+        replay_ratio: Share of each batch of machine dialogues drawn from a reservoir of
+            earlier ones.
+        replay_capacity: Dialogues the reservoir holds.
+        ensemble_size: Discriminators, each trained on its own bootstrap resample of each
+            batch.
+        ensemble_reward: How their rewards combine, ``"mean"`` or ``"min"``.
         temperature: Sampling temperature of the generator's replies and completions.
         learning_rate: The generator's Adam learning rate.
         grad_clip: Largest global gradient norm of a step (both networks).
@@ -115,13 +158,22 @@ class AdversarialDialogue(DialogueTrainer):
         self,
         *,
         chat_model: ChatModel,
-        discriminator: HierarchicalDiscriminator | None = None,
-        discriminator_config: HierarchicalDiscriminatorConfig | None = None,
+        discriminator: Discriminator | None = None,
+        discriminator_config: DiscriminatorConfig | None = None,
         n_rollouts: int = 5,
         d_steps: int = 1,
         g_steps: int = 1,
         teacher_forcing: bool = True,
         disc_lr: float = 1e-3,
+        disc_loss: str = "bce",
+        grad_penalty: float | None = None,
+        label_smoothing: float = 0.0,
+        input_noise: float = 0.0,
+        spectral_norm: bool = False,
+        replay_ratio: float = 0.0,
+        replay_capacity: int = 10_000,
+        ensemble_size: int = 1,
+        ensemble_reward: Literal["mean", "min"] = "mean",
         temperature: float = 1.0,
         learning_rate: float = 1e-4,
         grad_clip: float = 5.0,
@@ -148,28 +200,46 @@ class AdversarialDialogue(DialogueTrainer):
         if discriminator is not None and discriminator_config is not None:
             raise ValueError("pass a discriminator or a discriminator_config, not both")
         self.sep_id = chat_model.vocabulary.stoi.get(TURN_SEPARATOR, SEP_ID)
-        vocab = self.model.config.vocab_size
-        if discriminator is None:
-            config = discriminator_config or HierarchicalDiscriminatorConfig(
-                vocab_size=vocab,
-                embedding_dim=self.model.config.embedding_dim,
-                hidden_dim=self.model.config.hidden_dim,
-                dialogue_hidden_dim=self.model.config.hidden_dim,
-            )
-            with seeded_global_rng(self.generator, self.device):
-                discriminator = HierarchicalDiscriminator(config)
-        if not isinstance(discriminator, HierarchicalDiscriminator):
+        self.remedies = DiscriminatorRemedies(
+            grad_penalty=grad_penalty,
+            label_smoothing=label_smoothing,
+            input_noise=input_noise,
+            spectral_norm=spectral_norm,
+            replay_ratio=replay_ratio,
+            replay_capacity=replay_capacity,
+            ensemble_size=ensemble_size,
+            ensemble_reward=ensemble_reward,
+        )
+        self.disc_loss = disc_loss
+        objective = make_objective(
+            disc_loss, defaults=TOKEN_OBJECTIVE_DEFAULTS, **self.remedies.objective_kwargs()
+        )
+        if discriminator is not None and not isinstance(discriminator, Discriminator):
             raise TypeError(
-                f"discriminator must be a HierarchicalDiscriminator, got "
-                f"{type(discriminator).__name__}"
+                "discriminator must be a HierarchicalDiscriminator or a "
+                f"DialogueAutoEncoderDiscriminator, got {type(discriminator).__name__}"
             )
-        if discriminator.config.vocab_size != vocab:
+        config = discriminator.config if discriminator is not None else discriminator_config
+        members = self._new_discriminators(
+            discriminator, config or self._default_config(objective.needs_energy)
+        )
+        vocab = self.model.config.vocab_size
+        if members[0].config.vocab_size != vocab:
             raise ValueError(
-                f"the discriminator reads {discriminator.config.vocab_size} token ids, the chat "
+                f"the discriminator reads {members[0].config.vocab_size} token ids, the chat "
                 f"model writes {vocab}"
             )
-        self.discriminator = discriminator.to(self.device)
-        self.disc_optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=disc_lr)
+        self.discriminators = DiscriminatorEnsemble(
+            [member.to(self.device) for member in members],
+            objective=objective,
+            remedies=self.remedies,
+            generator=self.generator,
+            inputs="tokens",
+            learning_rate=disc_lr,
+            grad_clip=self.grad_clip,
+            replay_pad_value=PAD_ID,
+        )
+        """The discriminator(s), their objective, optimizer and remedies."""
         self.n_rollouts = int(n_rollouts)
         self.d_steps = int(d_steps)
         self.g_steps = int(g_steps)
@@ -180,6 +250,67 @@ class AdversarialDialogue(DialogueTrainer):
         """Adversarial iterations so far, over every ``train`` call."""
 
     # --- the discriminator ---------------------------------------------------------------
+
+    def _default_config(self, energy: bool) -> DiscriminatorConfig:
+        """The chat model's sizes, for a hierarchical or an auto-encoder discriminator."""
+        sizes = self.model.config
+        if energy:
+            return SequenceAutoEncoderConfig(
+                vocab_size=sizes.vocab_size,
+                embedding_dim=sizes.embedding_dim,
+                hidden_dim=sizes.hidden_dim,
+                pad_id=PAD_ID,
+                eos_id=EOS_ID,
+            )
+        return HierarchicalDiscriminatorConfig(
+            vocab_size=sizes.vocab_size,
+            embedding_dim=sizes.embedding_dim,
+            hidden_dim=sizes.hidden_dim,
+            dialogue_hidden_dim=sizes.hidden_dim,
+        )
+
+    def _new_discriminators(
+        self, given: Discriminator | None, config: DiscriminatorConfig
+    ) -> list[Discriminator]:
+        """``ensemble_size`` discriminators (``given`` first), drawn from :attr:`generator`.
+
+        Nothing is drawn when nothing is built (a given discriminator, alone and as it is).
+        """
+        if (
+            given is not None
+            and self.remedies.ensemble_size == 1
+            and not self.remedies.spectral_norm
+        ):
+            return [given]
+        with seeded_global_rng(self.generator, self.device):
+            members: list[Discriminator] = [] if given is None else [given]
+            while len(members) < self.remedies.ensemble_size:
+                if isinstance(config, SequenceAutoEncoderConfig):
+                    members.append(DialogueAutoEncoderDiscriminator(config))
+                else:
+                    members.append(HierarchicalDiscriminator(config))
+            if self.remedies.spectral_norm:
+                for member in members:
+                    apply_spectral_norm(member)
+        return members
+
+    @property
+    def discriminator(self) -> Discriminator:
+        """The (first) discriminator."""
+        member = self.discriminators.members[0]
+        assert isinstance(member, Discriminator)
+        return member
+
+    @property
+    def disc_optimizer(self) -> torch.optim.Optimizer:
+        """The discriminators' Adam optimizer."""
+        return self.discriminators.optimizer
+
+    @property
+    def _disc_dropout(self) -> float:
+        """The largest dropout of the discriminators (0: no dropout RNG to seed)."""
+        rates = [m.p for m in self.discriminators.members.modules() if isinstance(m, nn.Dropout)]
+        return max(rates, default=0.0)
 
     def sample_replies(self, src: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """Replies (B, T) sampled from the generator at :attr:`temperature` (no gradients)."""
@@ -194,36 +325,51 @@ class AdversarialDialogue(DialogueTrainer):
         """The discriminator's input for contexts (B, S) and replies (B, T): (B, N + 1, L)."""
         return dialogue_batch(split_turns(src, sep_id=self.sep_id), replies)
 
-    def discriminator_step(self, src: Tensor, tgt: Tensor) -> dict[str, float]:
-        """One update: human replies ``tgt`` labelled 1, replies sampled for ``src`` 0.
+    def discriminator_step(
+        self, src: Tensor, tgt: Tensor, *, noise_scale: float = 1.0
+    ) -> dict[str, float]:
+        """One update: human replies ``tgt`` as real, replies sampled for ``src`` as generated.
+
+        With replay, a ``replay_ratio`` share of the machine dialogues comes from earlier
+        steps; the fresh ones join the reservoir after the update.
+
+        Args:
+            src: (B, S) long contexts.
+            tgt: (B, T) long human replies.
+            noise_scale: Multiplies ``input_noise``.
 
         Returns:
             ``disc_loss``, and ``disc_acc_human`` / ``disc_acc_machine``: the shares of human
             and machine dialogues the discriminator classifies rightly (before the update).
         """
         fake = self.sample_replies(src)  # (B, T)
-        with self._module_training(self.discriminator, self.discriminator.config.dropout):
-            real_logits = self.discriminator(self.dialogues(src, tgt))  # (B,)
-            fake_logits = self.discriminator(self.dialogues(src, fake))  # (B,)
-            loss = bce_discriminator_loss(real_logits, fake_logits)
-        self.disc_optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.discriminator.parameters(), self.grad_clip)
-        self.disc_optimizer.step()
+        machine = self.dialogues(src, fake)  # (B, N + 1, L)
+        replay = self.discriminators.replay
+        negatives = machine if replay is None else replay.mix(machine)[0]
+        with self._module_training(self.discriminators.members, self._disc_dropout):
+            stats = self.discriminators.update(
+                self.dialogues(src, tgt), negatives, noise_scale=noise_scale
+            )
+        if replay is not None:
+            replay.add(machine)
         return {
-            "disc_loss": float(loss.detach()),
-            "disc_acc_human": float((real_logits > 0).float().mean()),
-            "disc_acc_machine": float((fake_logits < 0).float().mean()),
+            "disc_loss": stats["loss"],
+            "disc_acc_human": stats["real_accuracy"],
+            "disc_acc_machine": stats["fake_accuracy"],
+            **{f"disc_{k}": v for k, v in stats.items() if k == "margin"},
         }
 
     def pretrain_discriminator(self, src: Tensor, tgt: Tensor, *, steps: int) -> dict[str, float]:
         """``steps`` discriminator updates on random batches of pairs, the generator fixed.
+
+        The steps make one epoch of the objective (MAGAN sets its margin after them).
 
         Returns:
             The mean of the :meth:`discriminator_step` measures over the last 10 steps.
         """
         src, tgt = self._check_pairs(src, tgt, "discriminator data")
         history = [self.discriminator_step(*self._batch(src, tgt)) for _ in range(steps)]
+        self.discriminators.end_epoch()
         return _mean_stats(history[-10:])
 
     @torch.no_grad()
@@ -237,21 +383,23 @@ class AdversarialDialogue(DialogueTrainer):
 
         Returns:
             ``disc_acc_human``, ``disc_acc_machine``, ``disc_accuracy`` (their mean) and
-            ``reward_mean``, the mean probability of being human of the machine replies.
+            ``reward_mean``, the mean generator reward of the machine replies (with ``bce``,
+            their probability of being human). An ensemble classifies by its mean output.
         """
         src, tgt = self._check_pairs(src, tgt)
         generator = torch.Generator(device=self.device).manual_seed(seed)
         fake = self.sample_replies(src, generator)
-        with evaluation_mode(self.discriminator):
-            real = self.discriminator(self.dialogues(src, tgt))  # (N,)
-            machine = self.discriminator(self.dialogues(src, fake))  # (N,)
-        human_acc = float((real > 0).float().mean())
-        machine_acc = float((machine < 0).float().mean())
+        with evaluation_mode(self.discriminators.members):
+            human = self.dialogues(src, tgt)  # (N, M, L)
+            machine = self.dialogues(src, fake)  # (N, M', L')
+            human_acc = float(self.discriminators.says_real(human).float().mean())
+            machine_acc = float((~self.discriminators.says_real(machine)).float().mean())
+            reward = float(self.discriminators.reward(machine).mean())
         return {
             "disc_acc_human": human_acc,
             "disc_acc_machine": machine_acc,
             "disc_accuracy": (human_acc + machine_acc) / 2,
-            "reward_mean": float(torch.sigmoid(machine).mean()),
+            "reward_mean": reward,
         }
 
     # --- the generator -------------------------------------------------------------------
@@ -260,18 +408,19 @@ class AdversarialDialogue(DialogueTrainer):
     def step_rewards(self, src: Tensor, replies: Tensor) -> Tensor:
         """REGS: the reward of every prefix of each reply, by Monte Carlo search.
 
-        For ``t`` before a reply's last token, ``Q[b, t - 1]`` is the mean probability of
-        being human of :attr:`n_rollouts` completions of ``replies[b, :t]`` sampled from the
-        generator (:meth:`~lhyrl.nn.seq2seq.Seq2Seq.sample_continuations`, from
-        :attr:`generator`); at the last token (``<eos>``, or the last one of a reply cut at
-        the length limit) it is the probability of the whole reply; after it, 0.
+        For ``t`` before a reply's last token, ``Q[b, t - 1]`` is the mean reward (with
+        ``bce``: probability of being human) of :attr:`n_rollouts` completions of
+        ``replies[b, :t]`` sampled from the generator
+        (:meth:`~lhyrl.nn.seq2seq.Seq2Seq.sample_continuations`, from :attr:`generator`); at
+        the last token (``<eos>``, or the last one of a reply cut at the length limit) it is
+        the reward of the whole reply; after it, 0.
 
         Args:
             src: (B, S) long contexts.
             replies: (B, T) long replies in target form, each with at least one token.
 
         Returns:
-            (B, T) rewards in [0, 1].
+            (B, T) rewards (in [0, 1] with ``bce``).
         """
         batch_size, width = replies.shape
         lengths = (replies != PAD_ID).sum(1)  # (B,) tokens, eos included
@@ -280,8 +429,8 @@ class AdversarialDialogue(DialogueTrainer):
         contexts = split_turns(src, sep_id=self.sep_id)  # (B, N, L)
         rewards = torch.zeros(batch_size, width, device=replies.device)  # (B, T)
         max_len = max(width, self.chat_model.target_len)
-        with evaluation_mode(self.model), evaluation_mode(self.discriminator):
-            whole = self.discriminator.prob_human(dialogue_batch(contexts, replies))  # (B,)
+        with evaluation_mode(self.model), evaluation_mode(self.discriminators.members):
+            whole = self.discriminators.reward(dialogue_batch(contexts, replies))  # (B,)
             rows = torch.arange(batch_size, device=replies.device)
             rewards[rows, lengths - 1] = whole
             for t in range(1, width):
@@ -296,16 +445,17 @@ class AdversarialDialogue(DialogueTrainer):
                     temperature=self.temperature,
                     generator=self.generator,
                 ).tokens  # (A * n, T')
-                probs = self.discriminator.prob_human(dialogue_batch(contexts[repeat], completed))
-                rewards[alive, t - 1] = probs.view(len(alive), self.n_rollouts).mean(1)
+                scores = self.discriminators.reward(dialogue_batch(contexts[repeat], completed))
+                rewards[alive, t - 1] = scores.view(len(alive), self.n_rollouts).mean(1)
         return rewards
 
     def generator_step(self, src: Tensor, tgt: Tensor) -> dict[str, float]:
         """One REGS update on contexts ``src``, then (with teacher forcing) one MLE step on ``tgt``.
 
         Returns:
-            ``pg_loss``, ``reward_mean`` (mean probability of being human of the sampled
-            replies), ``q_mean`` (mean REGS reward over their tokens) and ``mle_loss``.
+            ``pg_loss``, ``reward_mean`` (mean reward of the sampled replies: with ``bce``
+            their probability of being human), ``q_mean`` (mean REGS reward over their
+            tokens) and ``mle_loss``.
         """
         replies = self.sample_replies(src)  # (B, T)
         rewards = self.step_rewards(src, replies)  # (B, T)
@@ -386,7 +536,12 @@ class AdversarialDialogue(DialogueTrainer):
             checkpoint_every=checkpoint_every,
         )
         for iteration in self._iterations(iterations, checkpoint_dir, checkpoint_every):
-            d_stats = [self.discriminator_step(*self._batch(src, tgt)) for _ in range(self.d_steps)]
+            scale = 1.0 - (iteration - 1) / iterations
+            d_stats = [
+                self.discriminator_step(*self._batch(src, tgt), noise_scale=scale)
+                for _ in range(self.d_steps)
+            ]
+            self.discriminators.end_epoch()
             g_stats = [self.generator_step(*self._batch(src, tgt)) for _ in range(self.g_steps)]
             self.num_iterations += 1
             for key, value in _mean_stats(d_stats + g_stats).items():
@@ -408,6 +563,7 @@ class AdversarialDialogue(DialogueTrainer):
         return {
             **super()._hyperparameters(),
             "discriminator": dataclasses.asdict(self.discriminator.config),
+            **self.remedies.settings(self.disc_loss),
             "n_rollouts": self.n_rollouts,
             "d_steps": self.d_steps,
             "g_steps": self.g_steps,
@@ -416,22 +572,32 @@ class AdversarialDialogue(DialogueTrainer):
             "temperature": self.temperature,
         }
 
+    def _restore_checkpoint_state(
+        self, state: Mapping[str, Any], directory: Path, path: Path
+    ) -> None:
+        # A checkpoint from before the shared discriminator saved no discriminator settings:
+        # they were the defaults.
+        settings = {**DEFAULT_SETTINGS, **state["hyperparameters"]}
+        super()._restore_checkpoint_state({**state, "hyperparameters": settings}, directory, path)
+
     def _extra_state(self) -> dict[str, Any]:
         return {
             "discriminator": {
                 k: v.detach().cpu() for k, v in self.discriminator.state_dict().items()
             },
             "disc_optimizer": self.disc_optimizer.state_dict(),
+            "discriminator_state": self.discriminators.extra_state(),
             "num_iterations": self.num_iterations,
         }
 
     def _load_extra_state(self, state: dict[str, Any]) -> None:
         expected = {"discriminator", "disc_optimizer", "num_iterations"}
-        if set(state) != expected:
+        if not expected <= set(state) <= expected | {"discriminator_state"}:
             raise ValueError(
                 f"the checkpoint's extra state holds {sorted(state)}, an AdversarialDialogue's "
-                f"{sorted(expected)}"
+                f"{sorted(expected | {'discriminator_state'})}"
             )
+        self.discriminators.load_extra_state(state.get("discriminator_state"), where="it ")
         self.discriminator.load_state_dict(state["discriminator"])
         try:
             self.disc_optimizer.load_state_dict(state["disc_optimizer"])
