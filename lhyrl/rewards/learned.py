@@ -220,7 +220,75 @@ def check_finite_rewards(rewards: np.ndarray, *, what: str) -> None:
         )
 
 
-class BasicRewardNet(RewardNet):
+class TransitionRewardNet(RewardNet):
+    """The base of the MLP reward nets: which of ``(s, a, s')`` they read, and their sizes.
+
+    Args:
+        observation_space: The (single-env) observation space.
+        action_space: The (single-env) action space.
+        use_action: Read the action.
+        use_next_obs: Read the next observation.
+        hidden_sizes: Widths of the hidden layers.
+        activation: ``"tanh"`` or ``"relu"``.
+        spectral_norm: Spectral normalisation on every layer (a remedy for a discriminator
+            that wins too fast).
+        normalize_input: Standardize the features by running statistics (see
+            :class:`RewardNet`).
+    """
+
+    def __init__(
+        self,
+        *,
+        observation_space: gym.Space[Any],
+        action_space: gym.Space[Any],
+        use_action: bool,
+        use_next_obs: bool,
+        hidden_sizes: tuple[int, ...],
+        activation: str,
+        spectral_norm: bool,
+        normalize_input: bool,
+    ) -> None:
+        super().__init__(
+            observation_space=observation_space,
+            action_space=action_space,
+            normalize_input=normalize_input,
+        )
+        self.use_action = use_action
+        self.use_next_obs = use_next_obs
+        self.hidden_sizes = tuple(int(h) for h in hidden_sizes)
+        self.activation = activation
+        self.spectral_norm = spectral_norm
+
+    @property
+    def input_dim(self) -> int:
+        """Size of what the network reads: ``s``, then ``a`` and ``s'`` if it reads them."""
+        return self.obs_dim * (2 if self.use_next_obs else 1) + (
+            self.act_dim if self.use_action else 0
+        )
+
+    def selected_inputs(self, x: Tensor) -> Tensor:
+        """The parts of features ``(B, D)`` the network reads, concatenated: ``(B, input_dim)``."""
+        obs, act, next_obs = self.split_features(x)
+        parts = (
+            [obs] + ([act] if self.use_action else []) + ([next_obs] if self.use_next_obs else [])
+        )
+        return torch.cat(parts, dim=1)
+
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments as plain data."""
+        return {
+            "observation_space": space_to_description(self.observation_space),
+            "action_space": space_to_description(self.action_space),
+            "use_action": self.use_action,
+            "use_next_obs": self.use_next_obs,
+            "hidden_sizes": list(self.hidden_sizes),
+            "activation": self.activation,
+            "spectral_norm": self.spectral_norm,
+            "normalize_input": self.normalize_input,
+        }
+
+
+class BasicRewardNet(TransitionRewardNet):
     """An MLP reward over ``(s)``, ``(s, a)``, ``(s, s')`` or ``(s, a, s')`` (GAIL's discriminator).
 
     Args:
@@ -251,17 +319,16 @@ class BasicRewardNet(RewardNet):
         super().__init__(
             observation_space=observation_space,
             action_space=action_space,
+            use_action=use_action,
+            use_next_obs=use_next_obs,
+            hidden_sizes=hidden_sizes,
+            activation=activation,
+            spectral_norm=spectral_norm,
             normalize_input=normalize_input,
         )
-        self.use_action = use_action
-        self.use_next_obs = use_next_obs
-        self.hidden_sizes = tuple(int(h) for h in hidden_sizes)
-        self.activation = activation
-        self.spectral_norm = spectral_norm
-        input_dim = self.obs_dim * (2 if use_next_obs else 1) + (self.act_dim if use_action else 0)
         self.mlp = MLPDiscriminator(
             MLPDiscriminatorConfig(
-                input_dim=input_dim,
+                input_dim=self.input_dim,
                 hidden_sizes=self.hidden_sizes,
                 activation=activation,  # type: ignore[arg-type]
                 spectral_norm=spectral_norm,
@@ -271,27 +338,10 @@ class BasicRewardNet(RewardNet):
     def forward_features(self, x: Tensor, terminal: Tensor) -> Tensor:
         """Rewards ``(B,)`` from features ``(B, D)``; ``terminal`` is not used."""
         del terminal
-        obs, act, next_obs = self.split_features(x)
-        parts = (
-            [obs] + ([act] if self.use_action else []) + ([next_obs] if self.use_next_obs else [])
-        )
-        return self.mlp(torch.cat(parts, dim=1))  # (B,)
-
-    def config(self) -> dict[str, Any]:
-        """Constructor arguments as plain data."""
-        return {
-            "observation_space": space_to_description(self.observation_space),
-            "action_space": space_to_description(self.action_space),
-            "use_action": self.use_action,
-            "use_next_obs": self.use_next_obs,
-            "hidden_sizes": list(self.hidden_sizes),
-            "activation": self.activation,
-            "spectral_norm": self.spectral_norm,
-            "normalize_input": self.normalize_input,
-        }
+        return self.mlp(self.selected_inputs(x))  # (B,)
 
 
-class AutoEncoderRewardNet(RewardNet):
+class AutoEncoderRewardNet(TransitionRewardNet):
     """An auto-encoder over ``(s)``, ``(s, a)``, ... : GAIL's discriminator with EBGAN or MAGAN.
 
     As a discriminator (:meth:`discriminator_features`) it outputs an energy, the mean
@@ -330,18 +380,17 @@ class AutoEncoderRewardNet(RewardNet):
         super().__init__(
             observation_space=observation_space,
             action_space=action_space,
+            use_action=use_action,
+            use_next_obs=use_next_obs,
+            hidden_sizes=hidden_sizes,
+            activation=activation,
+            spectral_norm=spectral_norm,
             normalize_input=normalize_input,
         )
-        self.use_action = use_action
-        self.use_next_obs = use_next_obs
-        self.hidden_sizes = tuple(int(h) for h in hidden_sizes)
         self.code_dim = int(code_dim)
-        self.activation = activation
-        self.spectral_norm = spectral_norm
-        input_dim = self.obs_dim * (2 if use_next_obs else 1) + (self.act_dim if use_action else 0)
         self.autoencoder = MLPAutoEncoderDiscriminator(
             MLPAutoEncoderConfig(
-                input_dim=input_dim,
+                input_dim=self.input_dim,
                 hidden_sizes=self.hidden_sizes,
                 code_dim=self.code_dim,
                 activation=activation,  # type: ignore[arg-type]
@@ -352,11 +401,7 @@ class AutoEncoderRewardNet(RewardNet):
     def discriminator_features(self, x: Tensor, terminal: Tensor) -> Tensor:
         """Energies ``(B,)`` from features ``(B, D)``; ``terminal`` is not used."""
         del terminal
-        obs, act, next_obs = self.split_features(x)
-        parts = (
-            [obs] + ([act] if self.use_action else []) + ([next_obs] if self.use_next_obs else [])
-        )
-        return self.autoencoder(torch.cat(parts, dim=1))  # (B,)
+        return self.autoencoder(self.selected_inputs(x))  # (B,)
 
     def forward_features(self, x: Tensor, terminal: Tensor) -> Tensor:
         """Rewards ``-energy`` ``(B,)`` from features ``(B, D)``."""
@@ -364,17 +409,7 @@ class AutoEncoderRewardNet(RewardNet):
 
     def config(self) -> dict[str, Any]:
         """Constructor arguments as plain data."""
-        return {
-            "observation_space": space_to_description(self.observation_space),
-            "action_space": space_to_description(self.action_space),
-            "use_action": self.use_action,
-            "use_next_obs": self.use_next_obs,
-            "hidden_sizes": list(self.hidden_sizes),
-            "code_dim": self.code_dim,
-            "activation": self.activation,
-            "spectral_norm": self.spectral_norm,
-            "normalize_input": self.normalize_input,
-        }
+        return {**super().config(), "code_dim": self.code_dim}
 
 
 class ShapedRewardNet(RewardNet):
