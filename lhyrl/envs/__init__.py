@@ -1,6 +1,13 @@
 """Gymnasium environments of lhyrl; importing this module registers every ``lhyrl/`` id."""
 
+import os
+import sys
+
 from gymnasium.envs.registration import register, registry
+
+if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+    # MuJoCo picks its OpenGL backend when first imported; EGL renders off-screen headless.
+    os.environ.setdefault("MUJOCO_GL", "egl")
 
 DRIVING_STEPS = 300  # 30 s at 10 steps per second
 DRIVING_DISCRETE_STEPS = 60  # 30 s at 2 decisions per second

@@ -333,8 +333,14 @@ class MujocoCarEnv(gym.Env[np.ndarray, np.ndarray]):
         geoms.append((capsule, start[0], start[1], eye, np.array([1, 0.85, 0.1, 1], np.float32)))
         self._course_geoms = geoms
 
-    def _add_course_to_scene(self, scene: mujoco.MjvScene) -> None:
-        """Append the course's decoration geoms to a scene already updated from the model."""
+    def decorate_scene(self, scene: mujoco.MjvScene) -> None:
+        """Draw the course (tarmac, edges, start line) into a scene updated from the model.
+
+        ``render`` calls it; so does any other renderer of this env's model and data, such as
+        :class:`lhyrl.envs.third_person.DomainFrames`.
+        """
+        if not self._course_geoms:
+            self._build_course_geoms()
         capsule = int(mujoco.mjtGeom.mjGEOM_CAPSULE)
         for kind, a, b, mat, rgba in self._course_geoms:
             if scene.ngeom >= scene.maxgeom:
@@ -354,10 +360,8 @@ class MujocoCarEnv(gym.Env[np.ndarray, np.ndarray]):
             return None
         if self._renderer is None:
             self._renderer = mujoco.Renderer(self.model, height=self.height, width=self.width)
-        if not self._course_geoms:
-            self._build_course_geoms()
         self._renderer.update_scene(self.data, camera=self.camera)
-        self._add_course_to_scene(self._renderer.scene)
+        self.decorate_scene(self._renderer.scene)
         return self._renderer.render()
 
     def close(self) -> None:
