@@ -198,8 +198,9 @@ def main() -> None:
     notes = f"""
 Steps per second, mean of {args.rounds} alternating measurements of {args.seconds:g} s each in
 fresh processes. "2 threads / 1": above 1 means the second thread pays. The busy loop is a
-pure-Python `while True` process. Load average before the run: {os.getloadavg()[0]:.2f} (other
-jobs on the machine count as load too; the 1- and 2-thread cells alternate so they share it).
+pure-Python `while True` process. Load average (1 min) as the table was written:
+{os.getloadavg()[0]:.2f} (other jobs on the machine count as load too; the 1- and 2-thread
+cells alternate so they share it).
 The models and units are in the script's docstring. lhyrl's commands take `--threads N` and
 default to 1: on this table's evidence, the model sizes lhyrl trains gain little or lose from a
 second thread, and lose most when another process wants a core.
