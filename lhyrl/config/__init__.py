@@ -148,8 +148,9 @@ class RunConfig:
     """Torch device: auto, cpu, cuda, cuda:N or mps."""
     threads: int = 1
     """Torch threads of the run: 1 is fastest on CPU for SB3-sized MLPs and the small sequence
-    and chat models (two threads, with another process on the second core, made GAIL's
-    tanh 50x slower); kept in the config, as results match bit for bit only at one count."""
+    and chat models (benchmarks/threads.py: a second thread cut BC, GAIL and SeqGAN steps per
+    second to 0.1-0.5x of one); kept in the config, as results match bit for bit only at one
+    count."""
     runs_dir: str = "runs"
     """Where run directories are created."""
     eval_every: int = 0
