@@ -86,6 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
         "or module:callable (default: the env's shipped expert)",
     )
     demos.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
+    demos.add_argument(
+        "--frames",
+        choices=("first-person", "third-person"),
+        default=None,
+        help="also record pictures of each step as this domain sees it (MuJoCo envs; .npz)",
+    )
+    demos.add_argument("--frame-size", type=int, default=32, help="frame height and width")
 
     train = commands.add_parser("train", help="train an agent; writes a run directory")
     train.add_argument("--config", help="YAML file of config keys (flags override it)")
@@ -317,6 +324,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 disturbance=args.disturbance,
                 expert=args.expert,
                 overwrite=args.overwrite,
+                frames=args.frames,
+                frame_size=args.frame_size,
             )
             print(
                 f"{demos.n_episodes} episodes, {demos.n_steps} steps, "

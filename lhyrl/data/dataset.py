@@ -360,11 +360,16 @@ def save_demonstrations(
         FileExistsError: If the dataset directory, or an unversioned ``path``, exists and
             ``overwrite`` is false.
         ValueError: If ``path`` ends in ``.npz`` (use :func:`save_npz`) or its name cannot be a
-            Minari dataset id.
+            Minari dataset id, or the episodes carry frames (kept in ``.npz`` files only).
     """
     given = Path(path).absolute()  # Minari mangles relative dataset roots
     if given.suffix == ".npz":
         raise ValueError(f"{given} ends in .npz; use save_npz to write an .npz file")
+    if any(ep.frames is not None for ep in demos.episodes):
+        raise ValueError(
+            f"{given}: these demonstrations carry frames, which lhyrl keeps in .npz files only; "
+            "save them to a path ending in .npz"
+        )
     path = check_demonstrations_path(given, overwrite=overwrite)
     shadowing = given if given != path and (given.exists() or given.is_symlink()) else None
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -80,6 +80,12 @@ def save_npz(
     }
     if demos.env_id is not None:
         arrays["env_id"] = np.array(demos.env_id)
+    with_frames = [ep.frames is not None for ep in eps]
+    if any(with_frames):
+        if not all(with_frames):
+            raise ValueError("some episodes have frames and some do not; save all or none")
+        arrays["frames"] = np.concatenate([ep.frames[:-1] for ep in eps])  # type: ignore[index]
+        arrays["next_frames"] = np.concatenate([ep.frames[1:] for ep in eps])  # type: ignore[index]
 
     def write(tmp: str) -> None:
         with open(tmp, "wb") as f:
@@ -109,8 +115,9 @@ def load_npz(
     ``dones``), ``rewards (N,)`` or, as imitation names it, ``rews (N,)`` (zeros when absent),
     ``terminated``/``truncated (N,)`` (read at each episode's last step; without them an
     episode ending in a done counts as terminated), ``env_id`` (a string such as
-    ``"CartPole-v1"``), and ``observation_space``/``action_space`` as written by
-    :func:`save_npz`.
+    ``"CartPole-v1"``), ``observation_space``/``action_space`` as written by
+    :func:`save_npz`, and ``frames``/``next_frames (N, H, W, C)`` uint8 (pictures of the
+    scene before and after each step, kept as each episode's ``frames``).
 
     Episodes are split at ``dones``; steps after the last done form a final episode marked
     truncated. Within an episode, ``next_obs[t]`` must equal ``obs[t + 1]``.
@@ -205,6 +212,7 @@ def load_npz(
                 f"{'starts' if expected[t] else 'does not start'} there"
             )
 
+    frames, next_frames = _frames(arrays, n, fail)
     episodes = []
     for start, end in zip(starts, ends, strict=True):
         seam = np.flatnonzero(
@@ -216,6 +224,13 @@ def load_npz(
                 f"next_obs[{t}] differs from obs[{t + 1}] inside an episode; is a done missing?"
             )
         terminated, truncated = _end_flags(flags, end)
+        episode_frames = None
+        if frames is not None and next_frames is not None:
+            if not np.array_equal(next_frames[start:end], frames[start + 1 : end + 1]):
+                raise fail(
+                    f"next_frames differ from the frames after them in the episode at {start}"
+                )
+            episode_frames = np.concatenate([frames[start : end + 1], next_frames[end : end + 1]])
         episodes.append(
             Episode(
                 obs=np.concatenate([obs[start : end + 1], next_obs[end : end + 1]]),
@@ -223,12 +238,30 @@ def load_npz(
                 rewards=rewards[start : end + 1],
                 terminated=terminated,
                 truncated=truncated,
+                frames=episode_frames,
             )
         )
     try:
         return Demonstrations(episodes, obs_space, act_space, env_id=env_id)
     except DatasetError as err:
         raise fail(str(err)) from err
+
+
+def _frames(
+    arrays: dict[str, np.ndarray], n: int, fail: _Fail
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The optional ``frames`` and ``next_frames`` arrays, checked: both or neither."""
+    if "frames" not in arrays and "next_frames" not in arrays:
+        return None, None
+    if "frames" not in arrays or "next_frames" not in arrays:
+        raise fail("'frames' and 'next_frames' come together; the file has only one of them")
+    frames, next_frames = arrays["frames"], arrays["next_frames"]
+    for key, array in (("frames", frames), ("next_frames", next_frames)):
+        if array.dtype != np.uint8 or array.ndim != 4 or len(array) != n:
+            raise fail(f"{key!r} must be ({n}, H, W, C) uint8, got {array.shape} {array.dtype}")
+    if next_frames.shape != frames.shape:
+        raise fail(f"'next_frames' has shape {next_frames.shape}, 'frames' {frames.shape}")
+    return frames, next_frames
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:

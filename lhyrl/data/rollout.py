@@ -95,6 +95,7 @@ def collect_episodes(
     deterministic: bool = True,
     progress: bool = True,
     disturbance: float = 0.0,
+    record_frames: bool = False,
 ) -> list[Episode]:
     """Run ``policy`` in ``env`` until ``n_episodes`` episodes have finished.
 
@@ -122,6 +123,9 @@ def collect_episodes(
             range, clipped to the bounds; for a ``Discrete`` space, the probability of
             executing a uniformly random action instead. ``0`` (the default) records plain
             rollouts. The noise is drawn from a generator seeded with ``seed``.
+        record_frames: Keep each step's ``info["frame"]`` (and the reset's) as the episodes'
+            ``frames``, e.g. from :class:`lhyrl.envs.third_person.DomainFrames`; a single env
+            only.
 
     Returns:
         Exactly ``n_episodes`` episodes.
@@ -141,13 +145,21 @@ def collect_episodes(
     policy_fn = as_policy_fn(policy, deterministic=deterministic)
     with tqdm(total=n_episodes, unit="episode", disable=not progress) as bar:
         if isinstance(env, gym.vector.VectorEnv):
+            if record_frames:
+                raise ValueError("record_frames needs a single env (gym.make), not a vector env")
             perturb = _disturbance(env.single_action_space, disturbance, seed)
             return _collect_vector(
                 env, policy_fn, n_episodes=n_episodes, seed=seed, bar=bar, perturb=perturb
             )
         perturb = _disturbance(env.action_space, disturbance, seed)
         return _collect_single(
-            env, policy_fn, n_episodes=n_episodes, seed=seed, bar=bar, perturb=perturb
+            env,
+            policy_fn,
+            n_episodes=n_episodes,
+            seed=seed,
+            bar=bar,
+            perturb=perturb,
+            record_frames=record_frames,
         )
 
 
@@ -204,21 +216,32 @@ def _collect_single(
     seed: int | None,
     bar: tqdm,
     perturb: Callable[[np.ndarray], np.ndarray],
+    record_frames: bool = False,
 ) -> list[Episode]:
+    def frame(info: dict[str, Any]) -> np.ndarray | None:
+        if not record_frames:
+            return None
+        if "frame" not in info:
+            raise ValueError(
+                "record_frames reads info['frame'], which this env does not give; wrap it in "
+                "lhyrl.envs.third_person.DomainFrames"
+            )
+        return np.asarray(info["frame"])
+
     episodes: list[Episode] = []
-    obs, _ = env.reset(seed=seed)
-    buffer = EpisodeBuffer(obs)
+    obs, info = env.reset(seed=seed)
+    buffer = EpisodeBuffer(obs, frame(info))
     while len(episodes) < n_episodes:
         labels = _checked_actions(policy_fn(np.asarray(obs)[None]), env.action_space, 1)
         action = labels[0]
-        obs, reward, terminated, truncated, _ = env.step(perturb(labels)[0])
-        buffer.add(action, float(reward), obs)
+        obs, reward, terminated, truncated, info = env.step(perturb(labels)[0])
+        buffer.add(action, float(reward), obs, frame(info))
         if terminated or truncated:
             episodes.append(buffer.finish(terminated=bool(terminated), truncated=bool(truncated)))
             bar.update(1)
             if len(episodes) < n_episodes:
-                obs, _ = env.reset()
-                buffer = EpisodeBuffer(obs)
+                obs, info = env.reset()
+                buffer = EpisodeBuffer(obs, frame(info))
     return episodes
 
 

@@ -19,6 +19,8 @@ class Episode:
         rewards: Rewards received, ``(T,)`` float32.
         terminated: Whether the episode ended in a terminal state (crash, goal, ...).
         truncated: Whether the episode was cut off (time limit) without a terminal state.
+        frames: Optional pictures of the scene, one per observation, ``(T + 1, H, W, C)``
+            uint8 (e.g. ``info["frame"]`` of :class:`lhyrl.envs.third_person.DomainFrames`).
     """
 
     obs: np.ndarray
@@ -26,6 +28,7 @@ class Episode:
     rewards: np.ndarray
     terminated: bool
     truncated: bool
+    frames: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.acts)
@@ -33,6 +36,13 @@ class Episode:
             raise ValueError(
                 f"an episode needs len(obs) == len(acts) + 1 == len(rewards) + 1; got "
                 f"{len(self.obs)} observations, {n} actions and {len(self.rewards)} rewards"
+            )
+        if self.frames is not None and (
+            len(self.frames) != n + 1 or self.frames.ndim != 4 or self.frames.dtype != np.uint8
+        ):
+            raise ValueError(
+                f"an episode's frames must be ({n + 1}, H, W, C) uint8, one per observation; "
+                f"got {self.frames.shape} {self.frames.dtype}"
             )
 
     def __len__(self) -> int:
@@ -47,16 +57,26 @@ class Episode:
 class EpisodeBuffer:
     """An episode being recorded, one step at a time; :meth:`finish` makes the Episode."""
 
-    def __init__(self, first_obs: Any) -> None:
+    def __init__(self, first_obs: Any, first_frame: np.ndarray | None = None) -> None:
         self.obs: list[np.ndarray] = [np.array(first_obs, copy=True)]
         self.acts: list[np.ndarray] = []
         self.rewards: list[float] = []
+        self.frames: list[np.ndarray] | None = None if first_frame is None else [first_frame]
 
-    def add(self, act: Any, reward: float, next_obs: Any) -> None:
-        """Record one step: the action (or label), its reward and the observation after it."""
+    def add(
+        self, act: Any, reward: float, next_obs: Any, next_frame: np.ndarray | None = None
+    ) -> None:
+        """Record one step: the action (or label), its reward and the observation after it.
+
+        ``next_frame`` is the picture after the step, given when the buffer records frames.
+        """
         self.acts.append(np.array(act, copy=True))
         self.rewards.append(float(reward))
         self.obs.append(np.array(next_obs, copy=True))
+        if self.frames is not None:
+            if next_frame is None:
+                raise ValueError("this episode records frames: every step needs its frame")
+            self.frames.append(np.array(next_frame, copy=True))
 
     def finish(self, *, terminated: bool, truncated: bool) -> Episode:
         """The recorded episode."""
@@ -66,6 +86,7 @@ class EpisodeBuffer:
             rewards=np.asarray(self.rewards, dtype=np.float32),
             terminated=terminated,
             truncated=truncated,
+            frames=None if self.frames is None else np.stack(self.frames),
         )
 
 

@@ -118,6 +118,8 @@ def collect_demos(
     expert: str | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    frames: str | None = None,
+    frame_size: int = 32,
 ) -> Demonstrations:
     """Record ``episodes`` episodes of an expert and save them at ``out``.
 
@@ -126,23 +128,45 @@ def collect_demos(
     expert file (:func:`lhyrl.runs.experts.load_expert`: an SB3 model zip, an lhyrl agent
     file, ``module:callable``); ``None`` records the env's shipped expert. ``disturbance``
     injects noise into the executed actions (DART) while the labels stay the expert's; see
-    :func:`lhyrl.data.collect_episodes`.
+    :func:`lhyrl.data.collect_episodes`. ``frames`` (``"first-person"`` or
+    ``"third-person"``) also records ``frame_size``-pixel pictures of every step as that
+    domain sees it (:class:`lhyrl.envs.third_person.DomainFrames`), one env at a time, into an
+    ``.npz`` file.
 
     Raises:
         FileExistsError: If ``out`` is taken and ``overwrite`` is false.
-        ValueError: If no expert is given and lhyrl knows none for the env.
+        ValueError: If no expert is given and lhyrl knows none for the env, or frames are
+            asked of an env without views or for an ``out`` that is not ``.npz``.
     """
     check_demonstrations_path(out, overwrite=overwrite)
-    env = make_vec(env_id, min(episodes, 64))
-    policy = resolve_expert(expert, env)
-    recorded = collect_episodes(
-        env, policy, n_episodes=episodes, seed=seed, progress=progress, disturbance=disturbance
-    )
+    if frames is not None:
+        from lhyrl.envs.third_person import DomainFrames, domain_view
+
+        view = domain_view(env_id, frames)  # checked before anything is recorded
+        if not str(out).endswith(".npz"):
+            raise ValueError(f"demonstrations with frames go to an .npz file, got --out {out}")
+        single = DomainFrames(gym.make(env_id), view, size=frame_size)
+        policy = resolve_expert(expert, single)
+        recorded = collect_episodes(
+            single,
+            policy,
+            n_episodes=episodes,
+            seed=seed,
+            progress=progress,
+            disturbance=disturbance,
+            record_frames=True,
+        )
+        spaces = (single.observation_space, single.action_space)
+        single.close()
+    else:
+        env = make_vec(env_id, min(episodes, 64))
+        policy = resolve_expert(expert, env)
+        recorded = collect_episodes(
+            env, policy, n_episodes=episodes, seed=seed, progress=progress, disturbance=disturbance
+        )
+        spaces = (env.single_observation_space, env.single_action_space)
     demos = Demonstrations(
-        episodes=recorded,
-        observation_space=env.single_observation_space,
-        action_space=env.single_action_space,
-        env_id=env_id,
+        episodes=recorded, observation_space=spaces[0], action_space=spaces[1], env_id=env_id
     )
     if str(out).endswith(".npz"):
         save_npz(out, demos, overwrite=overwrite)
