@@ -345,8 +345,8 @@ def write_results(results: list[dict], quick: bool) -> None:
         "Difference: the first metric's mean minus the default's, with a Welch 95% "
         "confidence interval; 'helps'/'hurts' when the interval excludes 0 (in the metric's "
         "good/bad direction), else 'within noise'. Wall time: mean training time over the "
-        "default's on the same task (the runs of a task ran one after the other in one "
-        "process, beside other jobs on the 2 cores). "
+        "default's on the same task (one process, seed by seed with every variant in turn, "
+        "beside other jobs on the 2 cores). "
         + (f"Plot: `{Path(png).name}`. " if png else "")
         + "Budgets: "
         + "; ".join(f"{name}: {task.values or 'the preset'}" for name, task in TASKS.items())
@@ -409,9 +409,14 @@ def main() -> None:
     if args.table_only:
         write_results(load_results(args.quick), args.quick)
         return
+    skipped: set[tuple[str, str]] = set()
     for task_name in args.tasks:
-        for variant in ["default", *(v for v in args.variants if v != "default")]:
-            for seed in args.seeds:
+        # seed by seed, each variant in turn, so a change in the machine's load falls on
+        # every variant alike and the wall-time ratios stay comparable
+        for seed in args.seeds:
+            for variant in ["default", *(v for v in args.variants if v != "default")]:
+                if (task_name, variant) in skipped:
+                    continue
                 key = (task_name, variant, seed)
                 have = {(r["task"], r["variant"], r["seed"]) for r in load_results(args.quick)}
                 if key in have and not args.rerun:
@@ -433,7 +438,7 @@ def main() -> None:
                 results.append(entry)
                 write_results(results, args.quick)
                 if "skipped" in entry:
-                    break  # the other seeds are left out for the same reason
+                    skipped.add((task_name, variant))  # the other seeds: the same reason
 
 
 if __name__ == "__main__":
