@@ -27,9 +27,11 @@ scored, one sequence of token ids per line), the table to ``results/seqgan_synth
 read, an interrupted one is resumed, so an interrupted benchmark continues and a later
 ``--rows SeqGAN --reuse`` run reuses the finished MLE run.
 
-Then ``python benchmarks/seqgan_quality_diversity.py --runs-dir <logdir>`` sweeps the saved
-generators of these rows over sampling temperature (NLL-oracle against NLL-test, Caccia et al.
-2018) without retraining, and says whether SeqGAN's curve lies below MLE's.
+At the end (not with ``--quick`` or ``--rows``) it sweeps the saved generators of the rows
+over sampling temperature (NLL-oracle against NLL-test, Caccia et al. 2018) and says whether
+SeqGAN's curve lies below MLE's (``results/seqgan_quality_diversity.md``, ``.png``);
+``python benchmarks/seqgan_quality_diversity.py --runs-dir <logdir>`` does the same without
+retraining.
 """
 
 from __future__ import annotations
@@ -42,10 +44,13 @@ from typing import Any
 
 import torch
 from common import RESULTS, write_table
+from seqgan_quality_diversity import report as quality_diversity_report
+from seqgan_quality_diversity import run_sweep as run_quality_diversity
 
 from lhyrl.config import RunConfig, make_config, read_yaml
 from lhyrl.files import atomic_write_text
 from lhyrl.metrics import distinct_n, nll_oracle, nll_test
+from lhyrl.metrics.quality_diversity import DEFAULT_TEMPERATURES
 from lhyrl.runs import CONFIG_FILE, EVAL_FILE, MODEL_FILE, train_run
 from lhyrl.runs.sequence import DATA_SEED_OFFSET, TRAINERS, evaluation_samples, load_task
 
@@ -273,6 +278,15 @@ def main() -> None:
             rows.append(scored(name, run(configs[name], args.reuse), mle_seconds, full))
     if full:
         write(rows, args, configs, mle_seconds)
+        if not args.quick:  # the rows over sampling temperature (seqgan_quality_diversity.py)
+            sweep = argparse.Namespace(
+                runs_dir=args.logdir,
+                temperatures=list(DEFAULT_TEMPERATURES),
+                samples=9984,
+                self_bleu_samples=256,
+                threads=args.threads,
+            )
+            print(quality_diversity_report(run_quality_diversity(sweep)).read_text())
     else:
         print("A partial run (--rows): results/seqgan_synthetic.md is left as it was.")
 
