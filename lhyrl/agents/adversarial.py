@@ -54,7 +54,6 @@ from lhyrl.nn.gan import (
     DiscriminatorObjective,
     DiscriminatorRemedies,
     apply_spectral_norm,
-    make_objective,
     objective_names,
 )
 from lhyrl.rewards.learned import RewardNet, RewardVecEnvWrapper, save_reward_net
@@ -402,9 +401,7 @@ class AdversarialTrainer(Trainer):
 
     def _make_objective(self, name: str, remedies: DiscriminatorRemedies) -> DiscriminatorObjective:
         self.check_objective(name)
-        return make_objective(
-            name, defaults=self.objective_defaults(), **remedies.objective_kwargs()
-        )
+        return remedies.objective(name, defaults=self.objective_defaults())
 
     def _build_reward_nets(
         self, reward_net: RewardNet | Callable[[], RewardNet], remedies: DiscriminatorRemedies

@@ -44,7 +44,6 @@ from lhyrl.nn.gan import (
     SequenceAutoEncoderConfig,
     SequenceAutoEncoderDiscriminator,
     apply_spectral_norm,
-    make_objective,
 )
 from lhyrl.nn.recurrent import SequenceGenerator
 
@@ -385,9 +384,7 @@ class SeqGAN(SequenceTrainer):
             ensemble_reward=ensemble_reward,
         )
         self.disc_loss = disc_loss
-        objective = make_objective(
-            disc_loss, defaults=TOKEN_OBJECTIVE_DEFAULTS, **self.remedies.objective_kwargs()
-        )
+        objective = self.remedies.objective(disc_loss, defaults=TOKEN_OBJECTIVE_DEFAULTS)
         self.n_rollouts = int(n_rollouts)
         self.rollout_delay = float(rollout_delay)
         self.generator_steps = int(generator_steps)

@@ -53,7 +53,6 @@ from lhyrl.nn.gan import (
     DiscriminatorRemedies,
     SequenceAutoEncoderConfig,
     apply_spectral_norm,
-    make_objective,
 )
 
 Discriminator = HierarchicalDiscriminator | DialogueAutoEncoderDiscriminator
@@ -211,9 +210,7 @@ class AdversarialDialogue(DialogueTrainer):
             ensemble_reward=ensemble_reward,
         )
         self.disc_loss = disc_loss
-        objective = make_objective(
-            disc_loss, defaults=TOKEN_OBJECTIVE_DEFAULTS, **self.remedies.objective_kwargs()
-        )
+        objective = self.remedies.objective(disc_loss, defaults=TOKEN_OBJECTIVE_DEFAULTS)
         if discriminator is not None and not isinstance(discriminator, Discriminator):
             raise TypeError(
                 "discriminator must be a HierarchicalDiscriminator or a "

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -30,6 +30,8 @@ import torch.nn.functional as F  # noqa: N812
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm
+
+from lhyrl.nn.gan.objectives import DiscriminatorObjective, make_objective
 
 __all__ = [
     "DEFAULT_SETTINGS",
@@ -98,6 +100,18 @@ class DiscriminatorRemedies:
         if self.grad_penalty is not None:
             kwargs["grad_penalty"] = self.grad_penalty
         return kwargs
+
+    def objective(
+        self, disc_loss: str, *, defaults: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> DiscriminatorObjective:
+        """The objective ``disc_loss`` of the registry with these remedies' fields.
+
+        Args:
+            disc_loss: A registered objective's name or alias.
+            defaults: Per-objective field defaults of the trainer (e.g. SeqGAN's ``bce``
+                reward), under the remedies' fields.
+        """
+        return make_objective(disc_loss, defaults=defaults, **self.objective_kwargs())
 
 
 DEFAULT_SETTINGS: dict[str, Any] = DiscriminatorRemedies().settings("bce")
