@@ -170,3 +170,36 @@ def test_bad_inputs_are_refused_with_what_to_do(
         ThirdPersonGAIL(demonstrations=expert, venv=small, seed=0).train(512)
     with pytest.raises(ValueError, match="failure_ratio"):
         make(expert, failures, failure_ratio=1.0)
+
+
+def test_lhyrl_train_runs_third_person_gail_and_refuses_demos_without_frames(
+    expert: Demonstrations, tmp_path
+) -> None:
+    from lhyrl.config import ConfigError, make_config
+    from lhyrl.data import save_npz
+    from lhyrl.runs import EVAL_FILE, train_run
+
+    demos = save_npz(tmp_path / "expert.npz", expert)
+    values = {
+        "algo": "third-person-gail",
+        "env": ENV,
+        "demos": str(demos),
+        "total_timesteps": 512,
+        "n_envs": 2,
+        "eval_episodes": 2,
+        "failure_episodes": 3,
+        "runs_dir": str(tmp_path / "runs"),
+    }
+    config = make_config(values)
+    assert config.preset == "third-person-gail/InvertedPendulum-v5.yaml"
+    run_dir = train_run(config)
+    assert (run_dir / EVAL_FILE).is_file() and (run_dir / "reward_net.pt").is_file()
+    episodes = [dataclasses.replace(ep, frames=None) for ep in expert.episodes]
+    plain = save_npz(
+        tmp_path / "plain.npz",
+        Demonstrations(episodes, expert.observation_space, expert.action_space),
+    )
+    with pytest.raises(ConfigError, match="--frames third-person"):
+        train_run(make_config({**values, "demos": str(plain)}))
+    with pytest.raises(ConfigError, match="no third-person views"):
+        train_run(make_config({**values, "env": "Hopper-v5"}))
