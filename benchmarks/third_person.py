@@ -22,7 +22,7 @@ Every run goes through the run layer (``lhyrl.runs.train_run``). Reported: the
 expert-normalized return of the final policy (``eval.json``), the wall time of training, and
 the domain classifier's accuracy over the last 5 rounds (``train/domain_accuracy``; 0.5 is
 chance). The learning curve is each GAIL run's true return on its own training episodes
-(``rollout/true_return``), normalized alike. Results accumulate per cell in
+(``rollout/ep_rew_mean``, the Monitor's), normalized alike. Results accumulate per cell in
 ``results/third_person.json``: a finished cell is skipped, so an interrupted benchmark goes on
 where it stopped.
 """
@@ -138,9 +138,9 @@ def run_cell(env_id: str, method: str, seed: int, runs_dir: str, quick: bool) ->
         domain_acc = [float(r["train/domain_accuracy"]) for r in rows if r["train/domain_accuracy"]]
         entry["domain_accuracy"] = float(np.mean(domain_acc[-5:])) if domain_acc else None
         entry["curve"] = [
-            (int(r["time/total_timesteps"]), float(r["rollout/true_return"]))
+            (int(r["time/total_timesteps"]), float(r["rollout/ep_rew_mean"]))
             for r in rows
-            if r.get("rollout/true_return") and r.get("time/total_timesteps")
+            if r.get("rollout/ep_rew_mean") and r.get("time/total_timesteps")
         ]
     return entry
 
