@@ -1,5 +1,7 @@
 """Imitation and inverse-RL agents: BC, DAgger, GAIL, AIRL, MaxEnt IRL, sequence trainers.
 
+GAIL also comes third-person (:class:`ThirdPersonGAIL`, a discriminator over pictures).
+
 Every agent takes spaces (and, where it acts, an env), never a particular env class; see
 :class:`ImitationAgent` for what they share (seeding, logging, evaluation, save/load, resume).
 """
@@ -21,6 +23,7 @@ from lhyrl.agents.seqgan import (
     update_rollout_network,
 )
 from lhyrl.agents.sequence_base import MLE, SamplingSchedule, ScheduledSampling, SequenceTrainer
+from lhyrl.agents.third_person_gail import ThirdPersonGAIL
 
 __all__ = [
     "AIRL",
@@ -45,6 +48,7 @@ __all__ = [
     "ScheduledSampling",
     "SeqGAN",
     "SequenceTrainer",
+    "ThirdPersonGAIL",
     "monte_carlo_rewards",
     "policy_gradient_loss",
     "update_rollout_network",

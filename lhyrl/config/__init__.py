@@ -93,6 +93,12 @@ ALGORITHMS: dict[str, dict[str, AlgorithmSpec]] = {
             ("dagger", ("demonstrations", "bc", "dagger"), "rounds", "rounds"),
             ("gail", ("demonstrations", "bc", "adversarial"), "env steps", "total_timesteps"),
             ("airl", ("demonstrations", "bc", "adversarial"), "env steps", "total_timesteps"),
+            (
+                "third-person-gail",
+                ("demonstrations", "bc", "adversarial", "third_person"),
+                "env steps",
+                "total_timesteps",
+            ),
         )
     },
     "maxent-irl": {
@@ -137,8 +143,8 @@ class RunConfig:
     """The keys every run has; the algorithm's sections are attributes by section name."""
 
     algo: str = "bc"
-    """Algorithm: bc, dagger, gail, airl, maxent-irl, mle, scheduled-sampling, pg-bleu, seqgan,
-    mmi, dialogue-rl or regs."""
+    """Algorithm: bc, dagger, gail, airl, third-person-gail, maxent-irl, mle,
+    scheduled-sampling, pg-bleu, seqgan, mmi, dialogue-rl or regs."""
     env: str = "lhyrl/Driving-v0"
     """Gymnasium id of the environment (it picks the family: mle on lhyrl/TextGen-v0 is the
     sequence MLE, on lhyrl/Dialogue-v0 the chat model's)."""

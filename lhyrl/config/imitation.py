@@ -1,5 +1,7 @@
 """Config sections of the imitation algorithms: demonstrations, BC, DAgger, GAIL/AIRL, MaxEnt IRL.
 
+Third-person GAIL reads GAIL's section and its own (``third_person``).
+
 Each section is a dataclass whose fields are config keys (flat in YAML files and on the command
 line); the string under a field is its documentation and its ``--help`` text.
 """
@@ -122,6 +124,46 @@ class AdversarialConfig(DiscriminatorConfig):
 
 
 @dataclass
+class ThirdPersonConfig:
+    """Third-person GAIL: the domains of the demonstrations and the learner, domain confusion."""
+
+    demos_domain: str = "third-person"
+    """Third-person GAIL: the domain the demonstrations' frames show (record them with lhyrl
+    demos --frames third-person); the failures are recorded in it too."""
+    learner_domain: str = "first-person"
+    """Third-person GAIL: the domain the learner's env renders its frames in."""
+    domain_confusion: bool = True
+    """Third-person GAIL: reverse the domain classifier's gradient into the features (false:
+    plain image GAIL, the domain classifier only a probe)."""
+    domain_loss_weight: float = 1.0
+    """Third-person GAIL: weight of the domain classifier's loss."""
+    reversal: float = 2.0
+    """Third-person GAIL: the gradient reversal's coefficient (lambda)."""
+    failure_episodes: int = 30
+    """Third-person GAIL: episodes of a random policy recorded in the demonstrations' domain,
+    negatives of the discriminator (0: none)."""
+    failure_ratio: float = 0.5
+    """Third-person GAIL: share of the discriminator's negatives drawn from the failures."""
+    frame_channels: list[int] = field(default_factory=lambda: [16, 32, 32])
+    """Third-person GAIL: channels of the CNN's stride-2 convolutions."""
+    frame_features: int = 128
+    """Third-person GAIL: size of the CNN's features."""
+
+    def __post_init__(self) -> None:
+        check_at_least(self, ("failure_episodes",), 0)
+        check_at_least(self, ("frame_features",), 1)
+        for key in ("demos_domain", "learner_domain"):
+            if getattr(self, key) not in ("first-person", "third-person"):
+                raise ConfigError(
+                    f"{key} must be 'first-person' or 'third-person', got {getattr(self, key)!r}"
+                )
+        if not 0.0 <= self.failure_ratio < 1.0:
+            raise ConfigError(f"failure_ratio must lie in [0, 1), got {self.failure_ratio}")
+        if self.domain_loss_weight < 0 or self.reversal < 0:
+            raise ConfigError("domain_loss_weight and reversal must be >= 0")
+
+
+@dataclass
 class MaxEntIRLConfig:
     """MaxEnt IRL on a tabular env (one exposing its transition and feature matrices)."""
 
@@ -145,6 +187,7 @@ SECTIONS: dict[str, type] = {
     "bc": BCConfig,
     "dagger": DAggerConfig,
     "adversarial": AdversarialConfig,
+    "third_person": ThirdPersonConfig,
     "maxent_irl": MaxEntIRLConfig,
 }
 """The imitation sections, by name (the attribute of :class:`~lhyrl.config.RunConfig`)."""

@@ -1,6 +1,18 @@
-"""Shared model parts, torch only: recurrent models, seq2seq, attention, discriminators, oracles."""
+"""Shared model parts, torch only: recurrent models, seq2seq, attention, discriminators, oracles.
+
+Also domain confusion over frames (gradient reversal, a CNN over stacked frames).
+"""
 
 from lhyrl.nn.attention import AdditiveAttention, Attention, DotProductAttention
+from lhyrl.nn.domain import (
+    DomainConfusionConfig,
+    DomainConfusionDiscriminator,
+    FrameEncoder,
+    FrameEncoderConfig,
+    GradientReversal,
+    frames_to_tensor,
+    reverse_gradient,
+)
 from lhyrl.nn.gan import (
     CNNDiscriminator,
     CNNDiscriminatorConfig,
@@ -96,4 +108,15 @@ __all__ += [
     "UtteranceEncoder",
     "UtteranceEncoderConfig",
     "stack_turns",
+]
+
+
+__all__ += [
+    "DomainConfusionConfig",
+    "DomainConfusionDiscriminator",
+    "FrameEncoder",
+    "FrameEncoderConfig",
+    "GradientReversal",
+    "frames_to_tensor",
+    "reverse_gradient",
 ]

@@ -4,7 +4,8 @@
 and policy iteration, soft value and soft policy iteration, policy evaluation, expected state
 visitation frequencies, the expected value difference) and the reward models over state
 features that MaxEnt IRL learns. :mod:`lhyrl.rewards.learned` holds the reward networks over
-transitions that GAIL and AIRL learn, and wrappers that train a fresh agent on one.
+transitions that GAIL and AIRL learn, and wrappers that train a fresh agent on one;
+:mod:`lhyrl.rewards.frames` the one over frame pairs that third-person GAIL learns.
 """
 
 from lhyrl.rewards.dialogue import (
@@ -17,6 +18,7 @@ from lhyrl.rewards.dialogue import (
     information_flow,
     semantic_coherence,
 )
+from lhyrl.rewards.frames import FramePairs, FrameRewardNet
 from lhyrl.rewards.learned import (
     AutoEncoderRewardNet,
     BasicRewardNet,
@@ -54,6 +56,8 @@ __all__ = [
     "DialogueReward",
     "DialogueRewardTerms",
     "DialogueRewardWeights",
+    "FramePairs",
+    "FrameRewardNet",
     "LearnedRewardWrapper",
     "LinearFeatureReward",
     "MLPFeatureReward",

@@ -1,4 +1,4 @@
-"""The imitation family of runs: BC, DAgger, GAIL, AIRL and MaxEnt IRL on any Gymnasium env.
+"""The imitation family of runs: BC, DAgger, GAIL, AIRL, third-person GAIL and MaxEnt IRL.
 
 Demonstrations come from ``demos`` (a Minari dataset or an ``.npz``); evaluation runs the
 learned policy on ``eval_episodes`` fixed seeds and reports the return, normalized between a
@@ -18,7 +18,17 @@ import gymnasium as gym
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.logger import Logger
 
-from lhyrl.agents import AIRL, BC, GAIL, ConstantBeta, DAgger, LinearBetaSchedule, MaxEntIRL
+from lhyrl.agents import (
+    AIRL,
+    BC,
+    GAIL,
+    ConstantBeta,
+    DAgger,
+    LinearBetaSchedule,
+    MaxEntIRL,
+    ThirdPersonGAIL,
+)
+from lhyrl.agents.third_person_gail import FRAMES_HINT
 from lhyrl.config import ConfigError, RunConfig
 from lhyrl.data import (
     Demonstrations,
@@ -36,6 +46,9 @@ from lhyrl.runs.experts import describe_expert, resolve_expert
 from lhyrl.runs.video import episode_frames, renders_frames
 
 __all__ = ["collect_demos", "evaluate_saved", "prepare", "reference_returns"]
+
+ADVERSARIAL = ("gail", "airl", "third-person-gail")
+"""The algorithms trained by an adversarial trainer with a PPO generator."""
 
 
 def make_vec(env_id: str, num_envs: int) -> gym.vector.VectorEnv[Any, Any, Any]:
@@ -102,6 +115,11 @@ def load_demos(
                 f"{demos.n_episodes} episodes"
             )
         demos.episodes = demos.episodes[: section.demo_episodes]
+    if config.algo == "third-person-gail" and any(ep.frames is None for ep in demos.episodes):
+        raise ConfigError(
+            f"third-person-gail reads the demonstrations' frames, and {section.demos} holds "
+            f"none; {FRAMES_HINT}"
+        )
     return demos
 
 
@@ -296,7 +314,7 @@ class PreparedImitation:
                 summary=lambda: _counts(demos, updates=bc.num_updates, env_steps=0),
             )
             return built, lambda: bc.policy
-        if config.algo in ("gail", "airl"):
+        if config.algo in ADVERSARIAL:
             assert demos is not None  # load_demos refuses gail/airl without demos
             adversarial = make_adversarial(config, demos, bc=bc, logger=logger)
 
@@ -351,6 +369,18 @@ def prepare(config: RunConfig) -> PreparedImitation:
             AIRL.check_objective(config.adversarial.disc_loss)
         except ValueError as err:
             raise ConfigError(str(err)) from err
+    if config.algo == "third-person-gail":
+        from lhyrl.envs.third_person import domain_view
+
+        try:
+            for domain in (config.third_person.demos_domain, config.third_person.learner_domain):
+                domain_view(config.env, domain)
+        except ValueError as err:
+            raise ConfigError(f"third-person-gail: {err}") from err
+        if config.adversarial.disc_normalize_input:
+            raise ConfigError(
+                "third-person-gail reads pictures: disc_normalize_input must be false"
+            )
     probe = gym.make(config.env)
     spaces = (probe.observation_space, probe.action_space)
     probe.close()
@@ -364,9 +394,7 @@ def _make_bc(
     logger: Logger,
 ) -> BC:
     section = config.bc
-    clones = config.algo == "bc" or (
-        config.algo in ("gail", "airl") and config.adversarial.warm_start
-    )
+    clones = config.algo == "bc" or (config.algo in ADVERSARIAL and config.adversarial.warm_start)
     return BC(
         observation_space=spaces[0],
         action_space=spaces[1],
@@ -406,19 +434,31 @@ def _make_dagger(config: RunConfig, bc: BC, demos: Demonstrations | None, logger
 def make_adversarial(
     config: RunConfig, demos: Demonstrations, *, bc: BC, logger: Logger
 ) -> GAIL | AIRL:
-    """The GAIL or AIRL trainer ``config`` describes, its PPO generator shaped like ``bc``.
+    """The GAIL, AIRL or third-person GAIL trainer of ``config``, its generator shaped like ``bc``.
 
     With ``warm_start``, ``bc`` is first trained on ``demos`` for ``epochs`` epochs and its
-    weights start the generator.
+    weights start the generator. Third-person GAIL's learner env renders frames in
+    ``learner_domain``, of the demonstrations' size, and ``failure_episodes`` episodes of a
+    random policy are recorded in ``demos_domain`` (seeded by the run's seed).
     """
     section = config.adversarial
+    wrappers: list[Callable[[gym.Env[Any, Any]], gym.Env[Any, Any]]] = []
+    if section.absorb_horizon:
+        wrappers.append(partial(AbsorbAfterTermination, horizon=section.absorb_horizon))
+    frame_size = 0
+    if config.algo == "third-person-gail":
+        from lhyrl.envs.third_person import DomainFrames
+
+        frames = demos.episodes[0].frames
+        assert frames is not None  # load_demos refuses demonstrations without frames
+        frame_size = int(frames.shape[1])
+        domain = config.third_person.learner_domain
+        wrappers.append(partial(DomainFrames, view=domain, size=frame_size))
     venv = make_vec_env(
         config.env,
         n_envs=section.n_envs,
         seed=config.seed,
-        wrapper_class=partial(AbsorbAfterTermination, horizon=section.absorb_horizon)
-        if section.absorb_horizon
-        else None,
+        wrapper_class=partial(_wrapped, wrappers=wrappers) if wrappers else None,
     )
     if section.warm_start:
         bc.train(n_epochs=config.bc.epochs)
@@ -448,7 +488,6 @@ def make_adversarial(
         "replay_capacity": section.replay_capacity,
         "ensemble_size": section.ensemble_size,
         "ensemble_reward": section.ensemble_reward,
-        "normalize_input": section.disc_normalize_input,
         "normalize_reward": section.normalize_reward,
         "gen_warmup_rounds": section.gen_warmup_rounds,
         "seed": config.seed,
@@ -459,9 +498,61 @@ def make_adversarial(
         return AIRL(
             state_only=section.state_only,
             generator_reward=section.airl_generator_reward,
+            normalize_input=section.disc_normalize_input,
             **common,
         )
-    return GAIL(**common)
+    if config.algo == "third-person-gail":
+        tp = config.third_person
+        return ThirdPersonGAIL(
+            failure_demonstrations=record_failures(
+                config.env, tp.demos_domain, frame_size, tp.failure_episodes, seed=config.seed
+            ),
+            failure_ratio=tp.failure_ratio if tp.failure_episodes else 0.0,
+            domain_confusion=tp.domain_confusion,
+            domain_loss_weight=tp.domain_loss_weight,
+            reversal=tp.reversal,
+            frame_channels=tuple(tp.frame_channels),
+            frame_features=tp.frame_features,
+            **common,
+        )
+    return GAIL(normalize_input=section.disc_normalize_input, **common)
+
+
+def _wrapped(
+    env: gym.Env[Any, Any], *, wrappers: list[Callable[[gym.Env[Any, Any]], gym.Env[Any, Any]]]
+) -> gym.Env[Any, Any]:
+    for wrapper in wrappers:
+        env = wrapper(env)
+    return env
+
+
+def record_failures(
+    env_id: str, domain: str, frame_size: int, episodes: int, *, seed: int
+) -> Demonstrations | None:
+    """``episodes`` episodes of a uniformly random policy with frames in ``domain``, or None.
+
+    Third-person GAIL's failures: negatives of the discriminator from the expert's domain.
+    """
+    if episodes == 0:
+        return None
+    from lhyrl.envs.third_person import DomainFrames
+
+    env = DomainFrames(gym.make(env_id), domain, size=frame_size)
+    recorded = collect_episodes(
+        env,
+        random_policy(env.action_space, seed=seed + 1),
+        n_episodes=episodes,
+        seed=seed + 50_000,
+        progress=False,
+        record_frames=True,
+    )
+    env.close()
+    return Demonstrations(
+        episodes=recorded,
+        observation_space=env.observation_space,
+        action_space=env.action_space,
+        env_id=env_id,
+    )
 
 
 def evaluate_saved(

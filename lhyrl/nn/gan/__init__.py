@@ -29,7 +29,13 @@ from lhyrl.nn.gan.energy import (
     SequenceAutoEncoderConfig,
     SequenceAutoEncoderDiscriminator,
 )
-from lhyrl.nn.gan.ensemble import Batch, DiscriminatorEnsemble, batch_size, select_items
+from lhyrl.nn.gan.ensemble import (
+    Batch,
+    DiscriminatorEnsemble,
+    ExtraLoss,
+    batch_size,
+    select_items,
+)
 from lhyrl.nn.gan.losses import (
     bce_discriminator_loss,
     bce_generator_loss,
@@ -83,6 +89,7 @@ __all__ = [
     "DiscriminatorObjective",
     "DiscriminatorRemedies",
     "EmbeddingTap",
+    "ExtraLoss",
     "Highway",
     "Hinge",
     "MLPAutoEncoderConfig",

@@ -37,12 +37,15 @@ from lhyrl.nn.gan.remedies import (
     bootstrap_indices,
 )
 
-__all__ = ["Batch", "DiscriminatorEnsemble", "batch_size", "select_items"]
+__all__ = ["Batch", "DiscriminatorEnsemble", "ExtraLoss", "batch_size", "select_items"]
 
 Batch = Tensor | Mapping[str, Any]
 """What a discriminator reads: a tensor, or named tensors / numpy arrays of one leading size."""
 
 InputKind = Literal["vectors", "tokens"]
+
+ExtraLoss = Callable[[nn.Module, Batch, Batch], tuple[Tensor, Mapping[str, float]]]
+"""``(member, real, fake) -> (loss, stats)``: a further term of a member's loss."""
 
 
 def batch_size(batch: Batch) -> int:
@@ -177,7 +180,14 @@ class DiscriminatorEnsemble:
 
     # --- training --------------------------------------------------------------------------
 
-    def update(self, real: Batch, fake: Batch, *, noise_scale: float = 1.0) -> dict[str, float]:
+    def update(
+        self,
+        real: Batch,
+        fake: Batch,
+        *,
+        noise_scale: float = 1.0,
+        extra_loss: ExtraLoss | None = None,
+    ) -> dict[str, float]:
         """One gradient step of every member on real and generated items.
 
         Each member scores the real and then the generated batch (its own bootstrap resample
@@ -189,12 +199,16 @@ class DiscriminatorEnsemble:
             real: Real items.
             fake: Generated items (replay already mixed in, if any).
             noise_scale: Multiplies ``remedies.input_noise`` (trainers decay it over a run).
+            extra_loss: ``extra_loss(member, real, fake) -> (loss, stats)``, a further term
+                of each member's loss on the same (resampled) items, such as a domain
+                classifier's (third-person GAIL); its stats join the returned ones.
 
         Returns:
-            Means over the members: ``loss`` (with the penalty), ``real_accuracy`` and
-            ``fake_accuracy`` (shares the objective classifies rightly), ``real_output`` and
-            ``fake_output`` (mean outputs), ``grad_penalty`` (unweighted), ``input_noise``
-            (the std used), and the objective's own measures (e.g. ``margin``).
+            Means over the members: ``loss`` (with the penalty, without ``extra_loss``),
+            ``real_accuracy`` and ``fake_accuracy`` (shares the objective classifies
+            rightly), ``real_output`` and ``fake_output`` (mean outputs), ``grad_penalty``
+            (unweighted), ``input_noise`` (the std used), the objective's own measures (e.g.
+            ``margin``) and ``extra_loss``'s.
         """
         noise = self.remedies.input_noise * noise_scale
         weight = self.objective.penalty_weight
@@ -209,17 +223,23 @@ class DiscriminatorEnsemble:
             loss = self.objective.discriminator_loss(real_out, fake_out)
             if weight > 0:
                 loss = loss + weight * penalty
+            reported = float(loss.detach())  # the objective's loss, without the extra term
+            extra: Mapping[str, float] = {}
+            if extra_loss is not None:
+                extra_term, extra = extra_loss(member, real_m, fake_m)
+                loss = loss + extra_term
             losses.append(loss)
             real_outputs.append(real_out.detach())
             fake_outputs.append(fake_out.detach())
             rows.append(
                 {
-                    "loss": float(loss.detach()),
+                    "loss": reported,
                     "real_accuracy": float(self.objective.says_real(real_out).float().mean()),
                     "fake_accuracy": float((~self.objective.says_real(fake_out)).float().mean()),
                     "real_output": float(real_out.detach().mean()),
                     "fake_output": float(fake_out.detach().mean()),
                     "grad_penalty": float(penalty.detach()),
+                    **extra,
                 }
             )
         self.optimizer.zero_grad(set_to_none=True)
