@@ -259,6 +259,48 @@ def plot(results: list[dict[str, Any]]) -> Any:
     return figure
 
 
+def frames_figure(size: int = 32, steps: int = 10) -> Path:
+    """Two frames (at reset and ``steps`` random steps later) of each domain, side by side.
+
+    Both domains replay the same seed and the same actions, so the frames show one scene as
+    the two cameras see it: ``results/third_person_frames.png`` (shown in the README).
+    """
+    import gymnasium as gym
+    import matplotlib.pyplot as plt
+
+    from lhyrl.envs.third_person import DomainFrames
+    from lhyrl.metrics.aggregate import save_figure
+
+    domains = ("first-person", "third-person")
+    figure, axes = plt.subplots(len(ENVS), 4, figsize=(8, 2.3 * len(ENVS)), squeeze=False)
+    for row, env_id in enumerate(ENVS):
+        actions = None
+        for d, domain in enumerate(domains):
+            env = DomainFrames(gym.make(env_id), domain, size=size)
+            _, info = env.reset(seed=0)
+            frames = [info["frame"]]
+            if actions is None:
+                env.action_space.seed(0)
+                actions = [env.action_space.sample() for _ in range(steps)]
+            for action in actions:
+                _, _, terminated, truncated, info = env.step(action)
+                if terminated or truncated:
+                    break
+            frames.append(info["frame"])
+            env.close()
+            for f, frame in enumerate(frames):
+                ax = axes[row][2 * d + f]
+                ax.imshow(frame, interpolation="nearest")
+                ax.set_xticks([])
+                ax.set_yticks([])
+                ax.set_title(f"{domain}, {'reset' if f == 0 else f'step {steps}'}", fontsize=8)
+        axes[row][0].set_ylabel(env_id, fontsize=8)
+    figure.tight_layout()
+    path = save_figure(figure, RESULTS / f"{NAME}_frames.png")
+    plt.close(figure)
+    return Path(path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--envs", nargs="+", default=list(ENVS), choices=list(ENVS))
@@ -269,7 +311,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny budgets, to check the path")
     parser.add_argument("--table-only", action="store_true", help="rebuild the table, train none")
     parser.add_argument("--rerun", action="store_true", help="retrain cells that have entries")
+    parser.add_argument("--frames-only", action="store_true", help="only the frames' PNG")
     args = parser.parse_args()
+    frames_figure()
+    if args.frames_only:
+        return
     if args.table_only:
         write_results(load_results(args.quick), args.quick)
         return
