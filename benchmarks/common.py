@@ -30,14 +30,23 @@ def machine() -> str:
 
 
 def write_table(
-    name: str, title: str, header: list[str], rows: list[list[str]], notes: str = ""
+    name: str,
+    title: str,
+    header: list[str],
+    rows: list[list[str]],
+    notes: str = "",
+    command: str | None = None,
 ) -> Path:
-    """Write a Markdown table with the command, machine and date to ``results/<name>.md``."""
+    """Write a Markdown table with the command, machine and date to ``results/<name>.md``.
+
+    ``command`` names the command that produced the rows when it is not this process's (a
+    table rebuilt with ``--table-only`` from entries trained earlier).
+    """
     RESULTS.mkdir(parents=True, exist_ok=True)
     lines = [
         f"# {title}",
         "",
-        f"- command: `{shlex.join(['python', *sys.argv])}`",
+        f"- command: `{command or shlex.join(['python', *sys.argv])}`",
         f"- machine: {machine()}",
         f"- date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M UTC}",
         "",

@@ -291,8 +291,9 @@ def verdict(task: Task, diff: float, low: float, high: float) -> str:
     return "within noise"
 
 
-def write_results(results: list[dict], quick: bool) -> None:
-    """Save the entries and rebuild the table and the PNG from them."""
+def write_results(results: list[dict], quick: bool, command: str | None = None) -> None:
+    """Save the entries and rebuild the table and the PNG from them (``command``: see
+    :func:`common.write_table`)."""
     atomic_write_text(
         RESULTS / f"{NAME}{'_quick' if quick else ''}.json", json.dumps(results, indent=1)
     )
@@ -376,6 +377,7 @@ def write_results(results: list[dict], quick: bool) -> None:
         ],
         rows,
         notes,
+        command=command,
     )
 
 
@@ -416,7 +418,12 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.table_only:
-        write_results(load_results(args.quick), args.quick)
+        write_results(
+            load_results(args.quick),
+            args.quick,
+            # the cells were trained by the benchmark's own command (resumable per cell)
+            command="python benchmarks/gan_ablation.py" + (" --quick" if args.quick else ""),
+        )
         return
     skipped: set[tuple[str, str]] = set()
     for task_name in args.tasks:
