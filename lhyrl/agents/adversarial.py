@@ -636,12 +636,18 @@ class AdversarialTrainer(Trainer):
             "acts": acts,
         }
 
+    def _generator_batch(
+        self, obs: np.ndarray, acts: np.ndarray, next_obs: np.ndarray, terminal: np.ndarray
+    ) -> Batch:
+        """The discriminators' input for the generator's last steps (one per sub-env)."""
+        return self._batch(obs, acts, terminal, self.reward_net.features(obs, acts, next_obs))
+
     @torch.no_grad()
     def _generator_reward(
         self, obs: np.ndarray, acts: np.ndarray, next_obs: np.ndarray, terminal: np.ndarray
     ) -> np.ndarray:
         self.discriminators.members.eval()
-        batch = self._batch(obs, acts, terminal, self.reward_net.features(obs, acts, next_obs))
+        batch = self._generator_batch(obs, acts, next_obs, terminal)
         rewards = self.discriminators.reward(batch).cpu().numpy()
         self._learned_rewards.extend(rewards.tolist())
         return rewards.astype(np.float32)

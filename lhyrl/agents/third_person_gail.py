@@ -303,21 +303,17 @@ class ThirdPersonGAIL(GAIL):
 
     # --- the generator's side ------------------------------------------------------------
 
-    @torch.no_grad()
-    def _generator_reward(
+    def _generator_batch(
         self, obs: np.ndarray, acts: np.ndarray, next_obs: np.ndarray, terminal: np.ndarray
-    ) -> np.ndarray:
-        """The objective's reward of the learner's last frame pairs (``-log(1 - D)`` for bce)."""
+    ) -> Batch:
+        """The learner's last frame pairs, the discriminators' input for its reward."""
         del obs, acts, next_obs
         venv = self.frame_venv
         assert venv.frames is not None and venv.next_frames is not None
-        self.discriminators.members.eval()
         features = self.frame_net.frame_features(venv.frames, venv.next_frames)  # (N, D)
         batch = self._batch_of(features, domain=0.0)
         batch["terminal"] = torch.as_tensor(terminal, device=features.device).float()
-        rewards = self.discriminators.reward(batch).cpu().numpy()
-        self._learned_rewards.extend(rewards.tolist())
-        return rewards.astype(np.float32)
+        return batch
 
     def _record_generated(
         self, obs: np.ndarray, acts: np.ndarray, next_obs: np.ndarray, terminal: np.ndarray
