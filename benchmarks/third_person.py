@@ -145,6 +145,40 @@ def run_cell(env_id: str, method: str, seed: int, runs_dir: str, quick: bool) ->
     return entry
 
 
+_RANDOM_EPISODES: dict[str, Any] = {}
+
+
+def reward_auc(entry: dict[str, Any], runs_dir: Path, max_pairs: int = 2000) -> float:
+    """How well a run's final discriminator tells the expert from a random policy, both seen
+    in the learner's own domain (first-person): P(logit(expert pair) > logit(random pair)).
+
+    The expert's first-person demonstrations and 20 random episodes (the same for every run
+    of an env) are scored; 0.5 means the discriminator cannot tell them apart there, so its
+    reward says nothing about what the expert does where the learner acts.
+    """
+    import torch
+
+    from lhyrl.agents.third_person_gail import frame_pairs
+    from lhyrl.data import load_demonstrations
+    from lhyrl.rewards.learned import load_reward_net
+    from lhyrl.runs.imitation import record_failures
+
+    env_id = entry["env"]
+    if env_id not in _RANDOM_EPISODES:
+        _RANDOM_EPISODES[env_id] = record_failures(env_id, "first-person", 32, 20, seed=12345)
+    expert = load_demonstrations(demos_path(env_id, "first-person", runs_dir, quick=False))
+    net = load_reward_net(Path(entry["run_dir"]) / "reward_net.pt").eval()
+    scores = []
+    for demos, what in ((expert, "expert"), (_RANDOM_EPISODES[env_id], "random")):
+        before, after = (x[:max_pairs] for x in frame_pairs(demos, what=what))
+        with torch.no_grad():
+            features = net.frame_features(before, after)  # (N, D)
+            logits = net.discriminator_features(features, torch.zeros(len(features)))  # (N,)
+        scores.append(logits.numpy())
+    x, y = scores[0][:, None], scores[1][None, :]
+    return float((x > y).mean() + 0.5 * (x == y).mean())
+
+
 def _find(data: Any, key: str) -> Any:
     """The first value under ``key`` anywhere in nested mappings (None if absent)."""
     if isinstance(data, dict):
@@ -178,6 +212,10 @@ def write_results(results: list[dict[str, Any]], quick: bool) -> None:
     from lhyrl.files import atomic_write_text
     from lhyrl.metrics.aggregate import save_figure
 
+    if not quick:
+        for r in results:
+            if r["method"] != "bc" and "reward_auc" not in r and Path(r["run_dir"]).is_dir():
+                r["reward_auc"] = reward_auc(r, Path(r["run_dir"]).parents[1])
     atomic_write_text(results_path(quick), json.dumps(results, indent=1))
     rows = []
     for env_id in ENVS:
@@ -189,6 +227,7 @@ def write_results(results: list[dict[str, Any]], quick: bool) -> None:
             if not cells:
                 continue
             domain = [r["domain_accuracy"] for r in cells if r.get("domain_accuracy") is not None]
+            auc = [r["reward_auc"] for r in cells if r.get("reward_auc") is not None]
             rows.append(
                 [
                     env_id,
@@ -198,22 +237,29 @@ def write_results(results: list[dict[str, Any]], quick: bool) -> None:
                     _fmt([r["return"] for r in cells], 1),
                     _fmt([r["train_seconds"] for r in cells], 0),
                     _fmt(domain, 2),
+                    _fmt(auc, 2),
                 ]
             )
         random_returns = [r["random_return"] for r in done if r.get("random_return") is not None]
         if random_returns:
-            rows.append([env_id, "random", "-", "0.000", _fmt(random_returns[:1], 1), "0", "-"])
+            rows.append(
+                [env_id, "random", "-", "0.000", _fmt(random_returns[:1], 1), "0", "-", "-"]
+            )
     notes = (
         "normalized: (R - R_random) / (R_expert - R_random) of the final policy on the "
         "evaluation episodes; mean ± std over seeds. domain acc.: the domain classifier's "
         "balanced accuracy over the last 5 rounds (0.5 is chance; without domain confusion it "
-        "is a probe of how much of the camera the features hold). BC reads the expert's "
+        "is a probe of how much of the camera the features hold). reward AUC: how often the "
+        "final discriminator scores a transition of the expert above one of a random policy, "
+        "both seen in the learner's own domain (20 random episodes, the expert's first-person "
+        "demonstrations; 0.5: its reward cannot tell them apart where the learner acts). "
+        "BC reads the expert's "
         "actions, which a third-person learner never sees: it is a reference."
     )
     write_table(
         f"{NAME}{'_quick' if quick else ''}",
         "Third-person imitation (Stadie et al. 2017): expert seen from elsewhere",
-        ["env", "method", "seeds", "normalized", "return", "train s", "domain acc."],
+        ["env", "method", "seeds", "normalized", "return", "train s", "domain acc.", "reward AUC"],
         rows,
         notes,
     )
