@@ -314,20 +314,21 @@ def miss_notes(results: list[dict[str, Any]], goal: list[list[str]]) -> str:
     return (
         "Where the goal is missed or only bounded:\n\n"
         + "\n".join(lines)
-        + "\n\nWhat stands in the way, by the profile below: PPO's update is most of a lhyrl "
-        "run, and lhyrl's defaults make it dearer per env step than imitation's documented "
-        "settings: 10 epochs of batch-64 minibatches over each 2,048-step round (0.16 "
-        "gradient steps per env step) on 256-256 networks, against 5 epochs over 16,384-step "
-        "rounds (0.08) on SB3's 64-64. lhyrl needs a quarter of imitation's env steps or "
-        "fewer, so the seconds land at 0.4-0.75x. Cheaper PPO settings (fewer epochs, "
-        "smaller networks on small tasks) would cut the cost per step, but the class "
-        "defaults also make every GAIL/AIRL result of benchmarks/ (imitation.md's MuJoCo "
-        "rows, the GAN ablation), and they stay until runs over seeds show no loss of "
-        "return there."
+        + "\n\nWhat stands in the way, by the profile below: PPO's update is about 70% of a "
+        "lhyrl GAIL run, the rollouts the rest. lhyrl's generator takes 10 PPO epochs of "
+        "batch-64 minibatches over each 2,048-step round (0.16 gradient steps per env step), "
+        "imitation's documented settings 5 epochs over 16,384-step rounds (0.08). The "
+        "generator's networks are 64-64 since benchmarks/imitation_speed_settings.py (on "
+        "seed 10 it reached 0.95 in 0.80-1.09x the env steps of 256-256 at 0.57-0.74x the "
+        "CPU time). On these seeds it kept every final return and cut every time to 0.95 "
+        "against the run before (256-256: CartPole GAIL 17 s, AIRL 15 s, Pendulum GAIL 49 "
+        "s, AIRL 118 s), but Pendulum needed more env steps (GAIL 120,149 against 84,651; "
+        "AIRL 209,579 against 184,320), which is what now misses the step goal there. Fewer "
+        "PPO epochs cut CPU time too, but cost 1.2-1.6x the env steps on 3 of 4 tasks."
     )
 
 
-def write_results(results: list[dict[str, Any]], profile: str) -> None:
+def write_results(results: list[dict[str, Any]], profile: str, command: str | None = None) -> None:
     rows = []
     for task in TASKS:
         for algo in ("gail", "airl"):
@@ -401,6 +402,7 @@ def write_results(results: list[dict[str, Any]], profile: str) -> None:
         ["task", "algo", "library", "to 0.9: steps / s", "to 0.95: steps / s", "final", "budget"],
         rows,
         notes,
+        command=command,
     )
 
 
@@ -434,8 +436,10 @@ def main() -> None:
     torch.set_num_threads(1)  # two threads beside other processes ran PPO many times slower
     path = RESULTS / f"{NAME}.json"
     saved = json.loads(path.read_text()) if path.is_file() else {"results": [], "profile": ""}
-    if args.table_only:
-        write_results(saved["results"], saved["profile"])
+    if args.table_only:  # the cells come from the benchmark's own (resumable) command
+        write_results(
+            saved["results"], saved["profile"], command="python benchmarks/imitation_speed.py"
+        )
         return
     if args.quick:
         # one round of imitation's generator (2048 steps x 8 envs), two evaluations

@@ -28,6 +28,8 @@ from lhyrl.agents import (
     MaxEntIRL,
     ThirdPersonGAIL,
 )
+from lhyrl.agents.adversarial import GENERATOR_NET_ARCH
+from lhyrl.agents.base import DEFAULT_NET_ARCH
 from lhyrl.agents.third_person_gail import FRAMES_HINT
 from lhyrl.config import ConfigError, RunConfig
 from lhyrl.data import (
@@ -387,6 +389,18 @@ def prepare(config: RunConfig) -> PreparedImitation:
     return PreparedImitation(config=config, spaces=spaces, demos=load_demos(config, spaces))
 
 
+def policy_net_arch(config: RunConfig) -> list[int]:
+    """The policy's hidden layers: ``net_arch``, else the algorithm's default.
+
+    BC and DAgger default to :data:`~lhyrl.agents.base.DEFAULT_NET_ARCH`, GAIL/AIRL's
+    generator to :data:`~lhyrl.agents.adversarial.GENERATOR_NET_ARCH`; the BC agent that
+    warm-starts a generator, or holds its policy in ``model.pt``, has the generator's layers.
+    """
+    if config.bc.net_arch is not None:
+        return list(config.bc.net_arch)
+    return list(GENERATOR_NET_ARCH if config.algo in ADVERSARIAL else DEFAULT_NET_ARCH)
+
+
 def _make_bc(
     config: RunConfig,
     spaces: tuple[gym.Space[Any], gym.Space[Any]],
@@ -402,7 +416,7 @@ def _make_bc(
         batch_size=section.batch_size,
         ent_weight=section.ent_weight,
         l2_weight=section.l2_weight,
-        policy_kwargs={"net_arch": list(section.net_arch)},
+        policy_kwargs={"net_arch": policy_net_arch(config)},
         learning_rate=section.learning_rate,
         seed=config.seed,
         device=config.device,
@@ -468,7 +482,7 @@ def make_adversarial(
         "learning_rate": section.gen_learning_rate,
         "ent_coef": section.gen_ent_coef,
         "gamma": section.gen_gamma,
-        "policy_kwargs": {"net_arch": list(config.bc.net_arch)},
+        "policy_kwargs": {"net_arch": policy_net_arch(config)},
         "device": config.device,
     }
     common: dict[str, Any] = {

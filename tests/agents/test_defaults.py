@@ -13,9 +13,10 @@ import gymnasium as gym
 import numpy as np
 
 from lhyrl.agents import AIRL, BC, GAIL, DAgger
-from lhyrl.agents.adversarial import GENERATOR_DEFAULTS, AdversarialTrainer
+from lhyrl.agents.adversarial import GENERATOR_DEFAULTS, GENERATOR_NET_ARCH, AdversarialTrainer
 from lhyrl.agents.base import DEFAULT_NET_ARCH
 from lhyrl.config import make_config
+from lhyrl.runs.imitation import policy_net_arch
 
 
 def _defaults(cls: type) -> dict[str, Any]:
@@ -30,7 +31,10 @@ def test_class_defaults_are_the_config_defaults() -> None:
     config = make_config({"algo": "gail", "env": "CartPole-v1", "demos": "x.npz"}, use_preset=False)
     bc, adversarial = config.bc, config.adversarial
     dagger = make_config({"algo": "dagger", "env": "CartPole-v1"}, use_preset=False).dagger
-    assert list(DEFAULT_NET_ARCH) == bc.net_arch
+    assert bc.net_arch is None  # each algorithm's own default (policy_net_arch)
+    assert policy_net_arch(
+        make_config({"algo": "bc", "env": "CartPole-v1"}, use_preset=False)
+    ) == list(DEFAULT_NET_ARCH)
     bc_defaults = _defaults(BC)
     for key in ("batch_size", "ent_weight", "l2_weight", "learning_rate"):
         assert bc_defaults[key] == getattr(bc, key), key
@@ -44,6 +48,7 @@ def test_class_defaults_are_the_config_defaults() -> None:
         "ent_coef": adversarial.gen_ent_coef,
         "gamma": adversarial.gen_gamma,
     } == GENERATOR_DEFAULTS
+    assert policy_net_arch(config) == list(GENERATOR_NET_ARCH)
     pairs = {
         "demo_batch_size": "disc_batch_size",
         "n_disc_updates_per_round": "disc_updates_per_round",
@@ -80,9 +85,6 @@ def test_a_default_gail_builds_the_cli_generator() -> None:
     gail = GAIL(demonstrations=demos, venv=env, seed=0)
     ppo = gail.gen_algo
     assert (ppo.n_steps, ppo.batch_size, ppo.gamma) == (256, 64, 0.99)
-    assert gail.policy.net_arch == {"pi": [256, 256], "vf": [256, 256]} or gail.policy.net_arch == [
-        256,
-        256,
-    ]
+    assert gail.policy.net_arch in ([64, 64], {"pi": [64, 64], "vf": [64, 64]})
     bc = BC(observation_space=env.observation_space, action_space=env.action_space)
     assert bc.policy.net_arch in ([256, 256], {"pi": [256, 256], "vf": [256, 256]})
