@@ -137,23 +137,39 @@ def lhyrl_worker(args: argparse.Namespace) -> None:
     torch.set_num_threads(1)
     demos = load_demonstrations(args.demos)
     venv = make_vec_env(args.env, n_envs=8, seed=args.seed)
+    gen_kwargs = json.loads(args.gen_kwargs) if args.gen_kwargs else None
     trainer = (GAIL if args.algo == "gail" else AIRL)(
-        demonstrations=demos, venv=venv, seed=args.seed
+        demonstrations=demos, venv=venv, seed=args.seed, gen_kwargs=gen_kwargs
     )
     curve: list[dict[str, float]] = []
-    clock = {"train": 0.0, "since": time.perf_counter(), "next_eval": args.eval_every}
+    clock = {
+        "train": 0.0,
+        "since": time.perf_counter(),
+        "cpu": 0.0,
+        "cpu_since": time.process_time(),
+        "next_eval": args.eval_every,
+    }
 
     def callback(agent: Any, steps: int) -> bool:
         if steps < clock["next_eval"]:
             return True
         clock["train"] += time.perf_counter() - clock["since"]
+        clock["cpu"] += time.process_time() - clock["cpu_since"]
         while clock["next_eval"] <= steps:
             clock["next_eval"] += args.eval_every
         mean = evaluate(agent.policy, args.env, args.eval_episodes, EVAL_SEED)
-        curve.append({"env_steps": steps, "train_seconds": clock["train"], "mean_return": mean})
+        curve.append(
+            {
+                "env_steps": steps,
+                "train_seconds": clock["train"],
+                "cpu_seconds": clock["cpu"],
+                "mean_return": mean,
+            }
+        )
         print(json.dumps(curve[-1]), flush=True)
-        clock["since"] = time.perf_counter()
-        return True
+        clock["since"], clock["cpu_since"] = time.perf_counter(), time.process_time()
+        # --stop-return: a caller that only wants the time to a return ends the run there
+        return args.stop_return is None or mean < args.stop_return
 
     trainer.learn(args.total, callback=callback)
     Path(args.out).write_text(json.dumps(curve))
@@ -427,6 +443,8 @@ def main() -> None:
     parser.add_argument("--demos", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--gen-kwargs", help=argparse.SUPPRESS)  # JSON, over the class defaults
+    parser.add_argument("--stop-return", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         lhyrl_worker(args)

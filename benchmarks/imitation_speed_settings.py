@@ -24,7 +24,7 @@ import json
 import os
 import subprocess
 import sys
-import time
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -45,53 +45,36 @@ are the defaults the benchmark was run against (10 PPO epochs, 256-256 networks)
 results, 64-64 became the class default (:data:`lhyrl.agents.adversarial.GENERATOR_NET_ARCH`)."""
 
 
-def worker(args: argparse.Namespace) -> None:
-    """One run (``--worker``): train until 0.95, print each evaluation as JSON."""
-    import torch
-    from imitation_speed import EVAL_SEED, evaluate
-    from stable_baselines3.common.env_util import make_vec_env
-
-    import lhyrl  # noqa: F401
-    from lhyrl.agents import AIRL, GAIL
-    from lhyrl.data import load_demonstrations
-
-    torch.set_num_threads(1)
-    refs = json.loads(args.refs)
-    venv = make_vec_env(args.env, n_envs=8, seed=args.seed)
-    gen_kwargs = SETTINGS[args.setting]
-    trainer = (GAIL if args.algo == "gail" else AIRL)(
-        demonstrations=load_demonstrations(refs["demos"]),
-        venv=venv,
-        seed=args.seed,
-        gen_kwargs=gen_kwargs,
-    )
-    clock = {"cpu": 0.0, "since": time.process_time()}
-
-    def callback(agent: Any, steps: int) -> bool:
-        clock["cpu"] += time.process_time() - clock["since"]
-        mean = evaluate(agent.policy, args.env, 20, EVAL_SEED)
-        normalized = (mean - refs["random"]) / (refs["expert"] - refs["random"])
-        print(
-            json.dumps({"env_steps": steps, "cpu_seconds": clock["cpu"], "normalized": normalized})
-        )
-        clock["since"] = time.process_time()
-        return normalized < 0.95
-
-    trainer.learn(TASKS[args.env], callback=callback)
-
-
 def run_cell(task: str, algo: str, setting: str, seed: int, refs: dict[str, Any]) -> dict:
-    """One run in a fresh process; its entry (the first evaluation at 0.95, or None)."""
-    command = [
-        sys.executable, str(HERE / f"{NAME}.py"), "--worker", "--env", task, "--algo", algo,
-        "--setting", setting, "--seed", str(seed), "--refs", json.dumps(refs),
-    ]  # fmt: skip
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": f"{HERE}{os.pathsep}{HERE.parent}"}
-    done = subprocess.run(command, env=env, cwd=HERE, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"{task} {algo} {setting} seed {seed} failed:\n{done.stderr[-3000:]}")
-    curve = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-    reached = next((p for p in curve if p["normalized"] >= 0.95), None)
+    """One run of ``imitation_speed.py``'s lhyrl worker with the setting's ``gen_kwargs``,
+    stopped at the first evaluation at 0.95; its entry (that evaluation, or None)."""
+    stop = refs["random"] + 0.95 * (refs["expert"] - refs["random"])
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "curve.json"
+        command = [
+            sys.executable, str(HERE / "imitation_speed.py"), "--worker", "--algo", algo,
+            "--env", task, "--demos", refs["demos"], "--seed", str(seed),
+            "--total", str(TASKS[task]), "--eval-every", "2048", "--eval-episodes", "20",
+            "--out", str(out), "--gen-kwargs", json.dumps(SETTINGS[setting]),
+            "--stop-return", str(stop),
+        ]  # fmt: skip
+        env = {
+            **os.environ,
+            "OMP_NUM_THREADS": "1",
+            "PYTHONPATH": f"{HERE}{os.pathsep}{HERE.parent}",
+        }
+        done = subprocess.run(command, env=env, cwd=HERE, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"{task} {algo} {setting} seed {seed} failed:\n{done.stderr[-3000:]}"
+            )
+        curve = json.loads(out.read_text())
+    for point in curve:
+        point["normalized"] = (point["mean_return"] - refs["random"]) / (
+            refs["expert"] - refs["random"]
+        )
+    point = next((p for p in curve if p["normalized"] >= 0.95), None)
+    reached = {k: point[k] for k in ("env_steps", "cpu_seconds", "normalized")} if point else None
     return {"task": task, "algo": algo, "setting": setting, "seed": seed, "reached": reached}
 
 
@@ -159,14 +142,7 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[10])
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
     parser.add_argument("--table-only", action="store_true")
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    for flag in ("--env", "--algo", "--setting", "--refs"):
-        parser.add_argument(flag, help=argparse.SUPPRESS)
-    parser.add_argument("--seed", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.worker:
-        worker(args)
-        return
     path = RESULTS / f"{NAME}.json"
     results = json.loads(path.read_text()) if path.is_file() else []
     if args.table_only:

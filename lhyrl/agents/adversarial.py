@@ -84,11 +84,11 @@ defaults of ``gen_n_steps``, ``gen_batch_size``, ``gen_learning_rate``, ``gen_en
 
 GENERATOR_NET_ARCH: tuple[int, ...] = (64, 64)
 """The PPO generator's hidden layers where ``gen_kwargs`` gives no ``policy_kwargs`` (and no
-warm start does), and ``lhyrl train``'s for GAIL/AIRL when ``net_arch`` is not set. SB3's own
-PPO default; against 256-256
-it reached 0.95 of the expert in the same env steps or fewer at 0.57-0.74x the CPU time on
-CartPole-v1 and Pendulum-v1 (``benchmarks/results/imitation_speed_settings.md``). The shipped
-MuJoCo and driving presets keep the 256-256 their results were measured with."""
+warm start does), and ``lhyrl train``'s for GAIL/AIRL when ``net_arch`` is not set: SB3's own
+PPO default. Against 256-256 it reached 0.95 of the expert in 0.80-1.09x the env steps at
+0.57-0.74x the CPU time on CartPole-v1 and Pendulum-v1 (tuning seed 10,
+``benchmarks/results/imitation_speed_settings.md``). The shipped MuJoCo, driving and
+third-person presets keep the 256-256 their results were measured with."""
 
 
 class ExpertTransitions:
