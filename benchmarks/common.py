@@ -8,6 +8,9 @@ import platform
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from lhyrl.files import atomic_write_text
 
@@ -57,3 +60,26 @@ def write_table(
     if notes:
         lines += ["", notes.strip()]
     return atomic_write_text(RESULTS / f"{name}.md", "\n".join(lines) + "\n")
+
+
+def first_reaching(curve: list[dict[str, float]], threshold: float) -> dict[str, float] | None:
+    """The first evaluation of a learning curve at or above ``threshold`` (its ``normalized``)."""
+    return next((p for p in curve if p["normalized"] >= threshold), None)
+
+
+def time_to(cell: list[dict[str, Any]], threshold: float) -> tuple[dict[str, float] | None, int]:
+    """Mean env steps and training seconds to ``threshold`` over the runs of ``cell`` (each with
+    a ``curve`` of evaluations) that reached it, and how many did."""
+    got = [h for h in (first_reaching(r["curve"], threshold) for r in cell) if h is not None]
+    if not got:
+        return None, 0
+    keys = ("env_steps", "train_seconds")
+    return {k: float(np.mean([h[k] for h in got])) for k in keys}, len(got)
+
+
+def time_to_text(cell: list[dict[str, Any]], threshold: float) -> str:
+    """:func:`time_to` as a table cell: ``steps / seconds (reached/runs)``."""
+    reached, count = time_to(cell, threshold)
+    if reached is None:
+        return f"not reached (0/{len(cell)})"
+    return f"{reached['env_steps']:,.0f} / {reached['train_seconds']:.0f} s ({count}/{len(cell)})"

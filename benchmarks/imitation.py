@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import torch
 import yaml
-from common import RESULTS, write_table
+from common import RESULTS, time_to_text, write_table
 
 from lhyrl.agents import BC
 from lhyrl.config import make_config
@@ -52,7 +52,7 @@ from lhyrl.metrics.aggregate import (
     save_figure,
 )
 from lhyrl.metrics.distances import compare_visitation, state_action_features
-from lhyrl.runs import collect_demos, train_run
+from lhyrl.runs import EVALUATIONS_FILE, collect_demos, train_run
 from lhyrl.runs.imitation import make_vec
 
 ALGOS = ("bc", "dagger", "gail", "airl")
@@ -74,6 +74,10 @@ EVAL_SEED = 10_000
 HELDOUT_SEED = 20_000
 """Held-out expert episodes start here (demonstrations: seed 0)."""
 BOOTSTRAP_REPS = 2_000
+EVALUATIONS_PER_RUN = 20
+"""GAIL/AIRL runs are also evaluated every 1/20 of their budget (``eval_every``): the curve
+their time to 0.9 and 0.95 of the expert's return is read from (``evaluations.json``)."""
+THRESHOLDS = (0.9, 0.95)
 
 
 def results_name(quick: bool) -> str:
@@ -103,8 +107,24 @@ def run_one(env_id: str, algo: str, seed: int, demos: Path, args: argparse.Names
             values.update(demo_episodes=1, rounds=1)
         if algo in ("gail", "airl"):
             values.update(total_timesteps=4096)
+    if algo in ("gail", "airl"):
+        # periodic evaluations (the final one's episodes and seeds), for the time to a return
+        budget = make_config(values).total
+        values["eval_every"] = max(1, budget // EVALUATIONS_PER_RUN)
     run_dir = train_run(make_config(values))
-    return {"run_dir": str(run_dir), **json.loads((run_dir / "eval.json").read_text())}
+    entry = {"run_dir": str(run_dir), **json.loads((run_dir / "eval.json").read_text())}
+    history = run_dir / EVALUATIONS_FILE
+    if history.is_file():
+        entry["eval_every"] = values["eval_every"]
+        entry["curve"] = [
+            {
+                "env_steps": e["step"],
+                "train_seconds": e["train_seconds"],
+                "normalized": e["normalized_return"],
+            }
+            for e in json.loads(history.read_text())
+        ]
+    return entry
 
 
 def pairs(episodes: list) -> np.ndarray:
@@ -198,6 +218,7 @@ def write_results(results: list[dict], quick: bool) -> None:
         "IQM trims no run and equals the mean; from 5 seeds on it drops the best and worst "
         "quarter."
     )
+    notes += time_to_table(results)
     notes += distribution_table(results)
     profile = write_profile(results, quick)
     if profile is not None:
@@ -229,6 +250,44 @@ def write_results(results: list[dict], quick: bool) -> None:
         rows,
         notes=notes,
     )
+
+
+def time_to_table(results: list[dict]) -> str:
+    """Markdown: GAIL's and AIRL's env steps and training seconds to 0.9 and 0.95 of the
+    expert's normalized return, from the periodic evaluations of the runs that have them."""
+    lines = []
+    for env_id in ENVS:
+        for algo in ("gail", "airl"):
+            cell = [
+                r for r in results if (r["env"], r["algo"]) == (env_id, algo) and r.get("curve")
+            ]
+            if not cell:
+                continue
+            every = max(r["eval_every"] for r in cell)
+            best = np.array([max(p["normalized"] for p in r["curve"]) for r in cell])
+            columns = [time_to_text(cell, threshold) for threshold in THRESHOLDS]
+            lines.append(
+                f"| {env_id} | {algo} | {every:,} | {' | '.join(columns)} | "
+                f"{best.mean():.3f} +- {best.std():.3f} |"
+            )
+    if not lines:
+        return ""
+    header = [
+        "",
+        "",
+        "Time to a return: GAIL and AIRL were also evaluated about every 1/"
+        f"{EVALUATIONS_PER_RUN} of their budget (the final evaluation's 50 episodes and "
+        "seeds; lhyrl train's eval_every, written to the run's evaluations.json with the "
+        "seconds of training before each evaluation, the evaluations themselves not counted). "
+        "Env steps / training seconds to the first evaluation at or above the threshold: mean "
+        "over the seeds that reached it (how many did, of how many run with periodic "
+        "evaluations). Best: the best periodic evaluation, mean +- std over those seeds.",
+        "",
+        "| env | agent | evaluated every (env steps) | to 0.9: steps / s | to 0.95: steps / s "
+        "| best |",
+        "|---|---|---|---|---|---|",
+    ]
+    return "\n".join(header + lines)
 
 
 def aggregates(results: list[dict], env_id: str, algo: str) -> tuple[str, str, str]:

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import RESULTS, write_table
+from common import RESULTS, time_to, time_to_text, write_table
 from speed_workers.speed_eval import evaluate
 
 HERE = Path(__file__).resolve().parent
@@ -223,11 +223,6 @@ def run_cell(
     }
 
 
-def first_reaching(curve: list[dict[str, float]], threshold: float) -> dict[str, float] | None:
-    """The first evaluation at or above ``threshold``."""
-    return next((p for p in curve if p["normalized"] >= threshold), None)
-
-
 def profile_lhyrl(refs: dict[str, Any], task: str, args: argparse.Namespace) -> str:
     """cProfile's top entries (cumulative time) of one lhyrl GAIL run of 32,768 env steps."""
     import torch
@@ -251,15 +246,6 @@ def profile_lhyrl(refs: dict[str, Any], task: str, args: argparse.Namespace) -> 
     lines = [line for line in text.getvalue().splitlines() if line.strip()]
     start = next(i for i, line in enumerate(lines) if "ncalls" in line)
     return "\n".join("    " + line for line in lines[start:])
-
-
-def time_to(cell: list[dict[str, Any]], threshold: float) -> tuple[dict[str, float] | None, int]:
-    """Mean steps and seconds to ``threshold`` over the seeds that reached it, and their count."""
-    got = [h for h in (first_reaching(r["curve"], threshold) for r in cell) if h is not None]
-    if not got:
-        return None, 0
-    keys = ("env_steps", "train_seconds")
-    return {k: float(np.mean([h[k] for h in got])) for k in keys}, len(got)
 
 
 def ratio_rows(results: list[dict[str, Any]]) -> list[list[str]]:
@@ -356,16 +342,7 @@ def write_results(results: list[dict[str, Any]], profile: str, command: str | No
                 ]
                 if not cell:
                     continue
-                columns = []
-                for threshold in THRESHOLDS:
-                    reached, count = time_to(cell, threshold)
-                    if reached:
-                        columns.append(
-                            f"{reached['env_steps']:,.0f} / {reached['train_seconds']:.0f} s "
-                            f"({count}/{len(cell)})"
-                        )
-                    else:
-                        columns.append(f"not reached (0/{len(cell)})")
+                columns = [time_to_text(cell, threshold) for threshold in THRESHOLDS]
                 final = np.array([r["curve"][-1]["normalized"] for r in cell if r["curve"]])
                 budget = max(r["curve"][-1]["env_steps"] for r in cell if r["curve"])
                 rows.append(

@@ -39,6 +39,16 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "defaults": {"policy_kwargs": {"net_arch": [256, 256]}},
     "5 PPO epochs": {"policy_kwargs": {"net_arch": [256, 256]}, "n_epochs": 5},
     "64-64 policy": {"policy_kwargs": {"net_arch": [64, 64]}},
+    "64-64, lr 1e-3": {"policy_kwargs": {"net_arch": [64, 64]}, "learning_rate": 1e-3},
+    "64-64, gamma 0.95": {"policy_kwargs": {"net_arch": [64, 64]}, "gamma": 0.95},
+    "64-64, rounds of 1,024": {"policy_kwargs": {"net_arch": [64, 64]}, "n_steps": 128},
+    "64-64, minibatch 256": {"policy_kwargs": {"net_arch": [64, 64]}, "batch_size": 256},
+    "64-64, gamma 0.9": {"policy_kwargs": {"net_arch": [64, 64]}, "gamma": 0.9},
+    "64-64, gamma 0.95, lr 1e-3": {
+        "policy_kwargs": {"net_arch": [64, 64]},
+        "gamma": 0.95,
+        "learning_rate": 1e-3,
+    },
 }
 """The generator (PPO) settings tried, as ``gen_kwargs`` over the class defaults. "defaults"
 are the defaults the benchmark was run against (10 PPO epochs, 256-256 networks); on its
@@ -141,6 +151,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", nargs="+", type=int, default=[10])
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
+    parser.add_argument("--algos", nargs="+", default=["gail", "airl"], choices=["gail", "airl"])
     parser.add_argument("--table-only", action="store_true")
     args = parser.parse_args()
     path = RESULTS / f"{NAME}.json"
@@ -151,9 +163,9 @@ def main() -> None:
     from imitation_speed import prepare
 
     runs_dir = (HERE.parent / "runs" / "bench_imitation_speed").resolve()
-    for task in TASKS:
+    for task in args.tasks:
         refs = prepare(task, runs_dir, episodes=20)
-        for algo in ("gail", "airl"):
+        for algo in args.algos:
             for seed in args.seeds:
                 for setting in args.settings:
                     key = (task, algo, setting, seed)

@@ -6,7 +6,9 @@ envs is written once, per family (:mod:`lhyrl.runs.imitation`, :mod:`lhyrl.runs.
 :mod:`lhyrl.runs.dialogue`). Every run directory ``runs/<env>__<algo>__<seed>__<time>/``
 holds the same files: ``config.yaml``, TensorBoard events, ``progress.csv``,
 ``checkpoints/checkpoint.pt``, the final ``model.pt`` and ``eval.json`` (the family's report,
-and under ``metrics`` the final evaluation's scalars, logged as ``eval/<name>``).
+and under ``metrics`` the final evaluation's scalars, logged as ``eval/<name>``); with
+``eval_every``, ``evaluations.json`` lists the periodic evaluations with the training seconds
+before each (:class:`~lhyrl.runs.common.EvaluationHistory`).
 
 A run is checked before its folder is made: an unknown env, unreadable data or a bad config
 leave nothing behind. A resume checks the run and its checkpoint before it touches anything,
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -32,9 +33,11 @@ from lhyrl.runs.common import (
     CHECKPOINTS,
     CONFIG_FILE,
     EVAL_FILE,
+    EVALUATIONS_FILE,
     MODEL_FILE,
     Built,
     Evaluation,
+    EvaluationHistory,
     ProgressBar,
     chain,
     every_units,
@@ -52,6 +55,7 @@ from lhyrl.runs.imitation import collect_demos, reference_returns
 
 __all__ = [
     "CONFIG_FILE",
+    "EVALUATIONS_FILE",
     "EVAL_FILE",
     "MODEL_FILE",
     "collect_demos",
@@ -140,19 +144,23 @@ def train_run(
             trainer.resume(checkpoints)
         done = trainer.learn_progress
         bar = ProgressBar(config.total, done, trainer.learn_unit)
+        history = EvaluationHistory(run_dir, resumed_at=done if resume is not None else None)
+
+        def evaluate(step: int) -> None:
+            _periodic_evaluation(logger, built, step, history, on_evaluation)
+
+        def video(step: int) -> None:
+            film(logger, built, step)
+
+        def samples(step: int) -> None:
+            log_samples(logger, built, step)
+
         callback = chain(
-            every_units(
-                config.eval_every,
-                lambda step: _periodic_evaluation(logger, built, step, on_evaluation),
-                start=done,
-            ),
-            every_units(config.video_every, lambda step: film(logger, built, step), start=done),
-            every_units(
-                config.samples_every, lambda step: log_samples(logger, built, step), start=done
-            ),
+            every_units(config.eval_every, history.excluding(evaluate), start=done),
+            every_units(config.video_every, history.excluding(video), start=done),
+            every_units(config.samples_every, history.excluding(samples), start=done),
             bar,
         )
-        start = time.perf_counter()
         try:
             trainer.learn(
                 config.total,
@@ -162,7 +170,7 @@ def train_run(
             )
         finally:
             bar.close()
-        train_seconds = time.perf_counter() - start
+        train_seconds = history.train_seconds()
         built.save(run_dir / MODEL_FILE)
         evaluation = built.evaluate()
         step = trainer.learn_progress
@@ -195,9 +203,13 @@ def _periodic_evaluation(
     logger: Logger,
     built: Built,
     step: int,
+    history: EvaluationHistory,
     on_evaluation: Callable[[int, Evaluation], object] | None,
 ) -> None:
+    train_seconds = history.train_seconds()
     evaluation = built.evaluate()
+    history.add(step, evaluation, train_seconds)
+    logger.record("time/train_seconds", train_seconds)
     record_evaluation(logger, evaluation, step)
     if on_evaluation is not None:
         on_evaluation(step, evaluation)

@@ -37,6 +37,7 @@ from lhyrl.files import atomic_write_text
 CONFIG_FILE = "config.yaml"
 MODEL_FILE = "model.pt"
 EVAL_FILE = "eval.json"
+EVALUATIONS_FILE = "evaluations.json"
 PROGRESS_FILE = "progress.csv"
 CHECKPOINTS = "checkpoints"
 TEXT_ONLY = ("stdout", "log", "json", "csv")
@@ -78,7 +79,7 @@ class Prepared(Protocol):
         ...
 
 
-def write_json(path: Path, data: dict[str, Any]) -> None:
+def write_json(path: Path, data: Any) -> None:
     """Write ``data`` as JSON atomically (temp file, then rename)."""
     atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False))
 
@@ -224,3 +225,53 @@ def chain(*callbacks: Callable[[Trainer, int], Any] | None) -> Callable[[Trainer
             each(trainer, done)
 
     return callback
+
+
+class EvaluationHistory:
+    """A run's periodic evaluations, kept in ``evaluations.json`` and its clock of training time.
+
+    Each entry holds the learn unit's count at the evaluation (``step``), the seconds spent
+    training before it (``train_seconds``: wall time since training began, less the periodic
+    evaluations, videos and samples, which :meth:`excluding` times) and the evaluation's
+    scalars, so a run's time to a score reads off the file, as SB3's ``evaluations.npz``
+    gives its curve. The file is rewritten atomically after each evaluation. A resumed run
+    keeps the entries up to its checkpoint's ``step`` and counts training seconds on from
+    the last of them (the training between that evaluation and the interruption is not
+    counted).
+    """
+
+    def __init__(self, run_dir: Path, *, resumed_at: int | None = None) -> None:
+        """Start the clock; a resumed run (``resumed_at``: its checkpoint's count) reloads."""
+        self.path = run_dir / EVALUATIONS_FILE
+        self.entries: list[dict[str, Any]] = []
+        if resumed_at is not None and self.path.is_file():
+            try:
+                loaded = json.loads(self.path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                loaded = []  # an unreadable history is restarted, the run is not refused
+            self.entries = [e for e in loaded if isinstance(e, dict) and e["step"] <= resumed_at]
+        self._offset = float(self.entries[-1]["train_seconds"]) if self.entries else 0.0
+        self._excluded = 0.0
+        self._start = time.perf_counter()
+
+    def train_seconds(self) -> float:
+        """Seconds of training so far (wall time less the timed side actions)."""
+        return self._offset + time.perf_counter() - self._start - self._excluded
+
+    def excluding(self, action: Callable[[int], None]) -> Callable[[int], None]:
+        """``action`` with its wall time left out of :meth:`train_seconds`."""
+
+        def timed(step: int) -> None:
+            begin = time.perf_counter()
+            try:
+                action(step)
+            finally:
+                self._excluded += time.perf_counter() - begin
+
+        return timed
+
+    def add(self, step: int, evaluation: Evaluation, train_seconds: float) -> None:
+        """Append one evaluation and rewrite the file."""
+        entry = {"step": int(step), "train_seconds": train_seconds, **evaluation.scalars}
+        self.entries.append(entry)
+        write_json(self.path, self.entries)

@@ -19,7 +19,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from lhyrl.config import make_config
 from lhyrl.data import Demonstrations, collect_episodes, save_npz
-from lhyrl.runs import collect_demos, train_run
+from lhyrl.runs import EVALUATIONS_FILE, collect_demos, train_run
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "MPLBACKEND": "Agg"}
@@ -281,6 +281,10 @@ def test_eval_every_draws_a_curve_in_epochs(cartpole: Path, tmp_path: Path) -> N
     run_dir = train_run(config)
     events = EventAccumulator(str(run_dir)).Reload()
     assert [e.step for e in events.Scalars("eval/return")] == [2, 4, 4]
+    history = json.loads((run_dir / EVALUATIONS_FILE).read_text())
+    assert [e["step"] for e in history] == [2, 4]
+    assert 0 < history[0]["train_seconds"] < history[1]["train_seconds"]
+    assert history[1]["return"] == pytest.approx(events.Scalars("eval/return")[1].value)
 
 
 def test_a_run_films_evaluations_and_logs_its_hyperparameters(
