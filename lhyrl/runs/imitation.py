@@ -445,6 +445,20 @@ def _make_dagger(config: RunConfig, bc: BC, demos: Demonstrations | None, logger
     )
 
 
+def generator_kwargs(config: RunConfig) -> dict[str, Any]:
+    """The ``gen_kwargs`` of a GAIL/AIRL run: its PPO generator's settings from ``config``."""
+    section = config.adversarial
+    return {
+        "n_steps": section.gen_n_steps,
+        "batch_size": section.gen_batch_size,
+        "learning_rate": section.gen_learning_rate,
+        "ent_coef": section.gen_ent_coef,
+        "gamma": section.gen_gamma,
+        "policy_kwargs": {"net_arch": policy_net_arch(config)},
+        "device": config.device,
+    }
+
+
 def make_adversarial(
     config: RunConfig, demos: Demonstrations, *, bc: BC, logger: Logger
 ) -> GAIL | AIRL:
@@ -476,19 +490,10 @@ def make_adversarial(
     )
     if section.warm_start:
         bc.train(n_epochs=config.bc.epochs)
-    gen_kwargs = {
-        "n_steps": section.gen_n_steps,
-        "batch_size": section.gen_batch_size,
-        "learning_rate": section.gen_learning_rate,
-        "ent_coef": section.gen_ent_coef,
-        "gamma": section.gen_gamma,
-        "policy_kwargs": {"net_arch": policy_net_arch(config)},
-        "device": config.device,
-    }
     common: dict[str, Any] = {
         "demonstrations": demos,
         "venv": venv,
-        "gen_kwargs": gen_kwargs,
+        "gen_kwargs": generator_kwargs(config),
         "warm_start": bc if section.warm_start else None,
         "demo_batch_size": section.disc_batch_size,
         "n_disc_updates_per_round": section.disc_updates_per_round,
