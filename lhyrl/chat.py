@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -226,9 +228,14 @@ def run_chat(
         f"chatting with {source} ({model.language}, {len(model.vocabulary)} tokens, "
         f"{args.decoding} decoding)\n({HELP})\n",
     )
+    stream = input_stream or sys.stdin
+    if _is_terminal(stream) and threading.current_thread() is threading.main_thread():
+        # Ctrl-C ends a terminal chat even when the parent left SIGINT ignored (a shell's
+        # background job, nohup): Python then installs no KeyboardInterrupt of its own
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     chat(
         model,
-        input_stream=input_stream or sys.stdin,
+        input_stream=stream,
         output_stream=output,
         decoding=args.decoding,
         beam_size=args.beam_size,

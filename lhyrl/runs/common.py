@@ -249,7 +249,9 @@ class EvaluationHistory:
                 loaded = json.loads(self.path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 loaded = []  # an unreadable history is restarted, the run is not refused
-            self.entries = [e for e in loaded if isinstance(e, dict) and e["step"] <= resumed_at]
+            self.entries = [
+                e for e in (loaded if isinstance(loaded, list) else []) if _kept(e, resumed_at)
+            ]
         self._offset = float(self.entries[-1]["train_seconds"]) if self.entries else 0.0
         self._excluded = 0.0
         self._start = time.perf_counter()
@@ -275,3 +277,12 @@ class EvaluationHistory:
         entry = {"step": int(step), "train_seconds": train_seconds, **evaluation.scalars}
         self.entries.append(entry)
         write_json(self.path, self.entries)
+
+
+def _kept(entry: Any, resumed_at: int) -> bool:
+    """Whether a saved evaluation entry is well formed and not past the resumed checkpoint."""
+    if not isinstance(entry, dict):
+        return False
+    step, seconds = entry.get("step"), entry.get("train_seconds")
+    numbers = all(isinstance(v, int | float) for v in (step, seconds))
+    return numbers and step <= resumed_at

@@ -110,7 +110,7 @@ class Terminal:
     def type(self, text: str) -> None:
         os.write(self.master, text.encode())
 
-    def wait(self, timeout: float = 120.0) -> int:
+    def wait(self, timeout: float = 30.0) -> int:
         code = self.process.wait(timeout)
         os.close(self.master)
         return code

@@ -48,3 +48,7 @@ def test_a_resume_drops_evaluations_past_its_checkpoint_and_counts_on(tmp_path: 
 def test_an_unreadable_history_is_restarted(tmp_path: Path) -> None:
     (tmp_path / EVALUATIONS_FILE).write_text("{not json")
     assert EvaluationHistory(tmp_path, resumed_at=5).entries == []
+    (tmp_path / EVALUATIONS_FILE).write_text('[{"step": 1}, 3, {"step": 2, "train_seconds": 1.5}]')
+    assert EvaluationHistory(tmp_path, resumed_at=5).entries == [{"step": 2, "train_seconds": 1.5}]
+    (tmp_path / EVALUATIONS_FILE).write_text('{"step": 1}')
+    assert EvaluationHistory(tmp_path, resumed_at=5).entries == []
