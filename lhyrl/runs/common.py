@@ -89,13 +89,16 @@ def new_run_dir(config: RunConfig) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     env = config.env.replace("/", "-").replace(":", "-")
     name = f"{env}__{config.algo}__{config.seed}__{stamp}"
+    Path(config.runs_dir).mkdir(parents=True, exist_ok=True)
     run_dir = Path(config.runs_dir) / name
     suffix = 1
-    while run_dir.exists():
-        suffix += 1
-        run_dir = Path(config.runs_dir) / f"{name}-{suffix}"
-    run_dir.mkdir(parents=True)
-    return run_dir
+    while True:
+        try:
+            run_dir.mkdir()  # atomic: of two runs started in the same second, one gets -2
+            return run_dir
+        except FileExistsError:
+            suffix += 1
+            run_dir = Path(config.runs_dir) / f"{name}-{suffix}"
 
 
 def open_run(run_dir: str | os.PathLike[str]) -> tuple[Path, RunConfig]:
