@@ -15,6 +15,8 @@ import numpy as np
 from lhyrl.files import atomic_write_text
 
 RESULTS = Path(__file__).resolve().parent / "results"
+RETURN_THRESHOLDS = (0.9, 0.95)
+"""The normalized returns a time-to-threshold table reports the time to (issue 18)."""
 
 
 def machine() -> str:
@@ -83,3 +85,8 @@ def time_to_text(cell: list[dict[str, Any]], threshold: float) -> str:
     if reached is None:
         return f"not reached (0/{len(cell)})"
     return f"{reached['env_steps']:,.0f} / {reached['train_seconds']:.0f} s ({count}/{len(cell)})"
+
+
+def time_to_columns(cell: list[dict[str, Any]]) -> list[str]:
+    """One :func:`time_to_text` cell per threshold of :data:`RETURN_THRESHOLDS`."""
+    return [time_to_text(cell, threshold) for threshold in RETURN_THRESHOLDS]

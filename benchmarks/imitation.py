@@ -29,6 +29,7 @@ them for entries that lack them, from their saved runs, training nothing.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shlex
 import sys
@@ -39,7 +40,7 @@ from typing import Any
 import numpy as np
 import torch
 import yaml
-from common import RESULTS, time_to_text, write_table
+from common import RESULTS, time_to_columns, write_table
 
 from lhyrl.agents import BC
 from lhyrl.config import make_config
@@ -77,7 +78,6 @@ BOOTSTRAP_REPS = 2_000
 EVALUATIONS_PER_RUN = 20
 """GAIL/AIRL runs are also evaluated every 1/20 of their budget (``eval_every``): the curve
 their time to 0.9 and 0.95 of the expert's return is read from (``evaluations.json``)."""
-THRESHOLDS = (0.9, 0.95)
 
 
 def results_name(quick: bool) -> str:
@@ -107,11 +107,12 @@ def run_one(env_id: str, algo: str, seed: int, demos: Path, args: argparse.Names
             values.update(demo_episodes=1, rounds=1)
         if algo in ("gail", "airl"):
             values.update(total_timesteps=4096)
+    config = make_config(values)
     if algo in ("gail", "airl"):
         # periodic evaluations (the final one's episodes and seeds), for the time to a return
-        budget = make_config(values).total
-        values["eval_every"] = max(1, budget // EVALUATIONS_PER_RUN)
-    run_dir = train_run(make_config(values))
+        values["eval_every"] = max(1, config.total // EVALUATIONS_PER_RUN)
+        config = dataclasses.replace(config, eval_every=values["eval_every"])
+    run_dir = train_run(config)
     entry = {"run_dir": str(run_dir), **json.loads((run_dir / "eval.json").read_text())}
     history = run_dir / EVALUATIONS_FILE
     if history.is_file():
@@ -265,7 +266,7 @@ def time_to_table(results: list[dict]) -> str:
                 continue
             every = max(r["eval_every"] for r in cell)
             best = np.array([max(p["normalized"] for p in r["curve"]) for r in cell])
-            columns = [time_to_text(cell, threshold) for threshold in THRESHOLDS]
+            columns = time_to_columns(cell)
             lines.append(
                 f"| {env_id} | {algo} | {every:,} | {' | '.join(columns)} | "
                 f"{best.mean():.3f} +- {best.std():.3f} |"

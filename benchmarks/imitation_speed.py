@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import RESULTS, first_reaching, time_to, time_to_text, write_table
+from common import RESULTS, first_reaching, time_to, time_to_columns, write_table
 from speed_workers.speed_eval import evaluate
 
 HERE = Path(__file__).resolve().parent
@@ -61,7 +61,6 @@ TASKS: dict[str, dict[str, Any]] = {
     },
 }
 IMITATION_PINS = ("imitation==1.0.1", "gymnasium==0.29.1", "stable-baselines3==2.2.1")
-THRESHOLDS = (0.9, 0.95)
 EVAL_SEED = 10_000
 
 
@@ -354,7 +353,7 @@ def write_results(results: list[dict[str, Any]], profile: str, command: str | No
                 ]
                 if not cell:
                     continue
-                columns = [time_to_text(cell, threshold) for threshold in THRESHOLDS]
+                columns = time_to_columns(cell)
                 final = np.array([r["curve"][-1]["normalized"] for r in cell if r["curve"]])
                 after = [lowest_after(r["curve"], 0.95) for r in cell]
                 kept = [a for a in after if a is not None]
