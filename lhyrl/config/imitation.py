@@ -113,6 +113,9 @@ class AdversarialConfig(DiscriminatorConfig):
     """AIRL: generator reward, logit (log D - log(1 - D)) or softplus (-log(1 - D))."""
     absorb_horizon: int = 0
     """GAIL/AIRL: fixed-horizon generator episodes, absorbing after termination (0: off)."""
+    continue_horizon: int = 0
+    """GAIL/AIRL: fixed-horizon generator episodes in which the env runs on after termination
+    (0: off); third-person GAIL records its failures so too. Evaluation uses the env as is."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -122,7 +125,12 @@ class AdversarialConfig(DiscriminatorConfig):
                 "airl_generator_reward must be 'logit' or 'softplus', got "
                 f"{self.airl_generator_reward!r}"
             )
-        check_at_least(self, ("gen_warmup_rounds", "absorb_horizon"), 0)
+        check_at_least(self, ("gen_warmup_rounds", "absorb_horizon", "continue_horizon"), 0)
+        if self.absorb_horizon and self.continue_horizon:
+            raise ConfigError(
+                "absorb_horizon and continue_horizon are two ways to fix the episodes' length: "
+                "set one of them, not both"
+            )
 
 
 @dataclass

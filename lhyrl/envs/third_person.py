@@ -154,7 +154,7 @@ class DomainFrames(gym.Wrapper[Any, Any, Any, Any], gym.utils.RecordConstructorA
     def frame(self) -> np.ndarray:
         """The current scene in this domain: ``(size, size, 3)`` uint8."""
         if self._renderer is None:
-            self._renderer = mujoco.Renderer(self._model, height=self.size, width=self.size)
+            self._renderer = _small_renderer(self._model, self.size)
         self._renderer.update_scene(self._data, camera=self._camera)
         decorate = getattr(self.env.unwrapped, "decorate_scene", None)
         if decorate is not None:  # e.g. MujocoCar-v0's course
@@ -177,6 +177,34 @@ class DomainFrames(gym.Wrapper[Any, Any, Any, Any], gym.utils.RecordConstructorA
             self._renderer.close()
             self._renderer = None
         super().close()
+
+
+FRAME_QUALITY = {"numslices": 8, "numstacks": 4, "numquads": 1}
+"""The render quality of the frames (``model.vis.quality``): coarse spheres, cylinders and
+capsules, one quad a face. The frames are small, so they show the same scene, and a CPU (EGL
+without a GPU) renders them 3-5x faster than at MuJoCo's defaults (MujocoCar-v0: 12 ms a
+frame against 40 ms from the chase camera, 5.6 ms against 28 ms from above;
+InvertedPendulum-v5: 0.34 ms against 1.0 ms). Multisampling stays: without it, parts
+thinner than a pixel (the pendulum's rail seen side on) drop out of 32x32 frames."""
+
+
+def _small_renderer(model: mujoco.MjModel, size: int) -> mujoco.Renderer:
+    """A ``size`` x ``size`` renderer of ``model`` at :data:`FRAME_QUALITY`, without shadows.
+
+    The quality is read when the renderer's context is made, so it is set only for that and
+    then put back: the env's own ``render`` keeps the model's.
+    """
+    quality = model.vis.quality
+    saved = {name: getattr(quality, name) for name in FRAME_QUALITY}
+    try:
+        for name, value in FRAME_QUALITY.items():
+            setattr(quality, name, value)
+        renderer = mujoco.Renderer(model, height=size, width=size)
+    finally:
+        for name, value in saved.items():
+            setattr(quality, name, value)
+    renderer.scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = 0
+    return renderer
 
 
 def _named(model: mujoco.MjModel, kind: mujoco.mjtObj, name: str, what: str) -> int:

@@ -6,6 +6,9 @@ everywhere (GAIL's ``-log(1 - D)``) pays for surviving, one that is negative eve
 the ``seals`` benchmark suite does: every episode lasts a fixed number of steps, and after a
 terminal state the env stays in it (same observation, zero reward) until the time is up, so a
 discriminator can learn that the absorbing state is not what the expert does.
+:class:`ContinueAfterTermination` is the other way ``seals`` fixes an episode's length (its
+MuJoCo envs never terminate early): the env's dynamics run on after termination, so the
+states after a failure (a pendulum lying down) are real states that a discriminator sees.
 """
 
 from __future__ import annotations
@@ -54,3 +57,42 @@ class AbsorbAfterTermination(gym.Wrapper[Any, Any, Any, Any]):
         if terminated:
             self._absorbed = True
         return obs, reward, False, truncated or (inner_truncated and not terminated), info
+
+
+class ContinueAfterTermination(gym.Wrapper[Any, Any, Any, Any]):
+    """Fixed-horizon episodes: the env's termination is ignored and its dynamics run on.
+
+    Every episode lasts ``horizon`` steps (or until the env truncates it first): a terminal
+    step is passed on as an ordinary one, and the env keeps stepping from its state after
+    it. Suited to envs whose physics is defined past their termination condition (MuJoCo's
+    InvertedPendulum: the pole lies on its hinge limit), not to ones that cannot go on.
+
+    Args:
+        env: The env to wrap.
+        horizon: Steps per episode; the episode is truncated after exactly this many.
+
+    ``info["inner_terminated"]`` holds the env's own ``terminated`` flag of the step, and
+    ``info["failed"]`` whether the episode has terminated at or before it.
+    """
+
+    def __init__(self, env: gym.Env[Any, Any], horizon: int) -> None:
+        super().__init__(env)
+        if horizon < 1:
+            raise ValueError(f"horizon must be >= 1; got {horizon}")
+        self.horizon = int(horizon)
+        self._t = 0
+        self._failed = False
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        """Reset the env and the step counter."""
+        obs, info = self.env.reset(**kwargs)
+        self._t, self._failed = 0, False
+        return obs, info
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        """Step the env; never terminate, truncate at the horizon."""
+        self._t += 1
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self._failed = self._failed or bool(terminated)
+        info = {**info, "inner_terminated": terminated, "failed": self._failed}
+        return obs, reward, False, truncated or self._t >= self.horizon, info

@@ -41,7 +41,7 @@ from lhyrl.data import (
     save_demonstrations,
     save_npz,
 )
-from lhyrl.envs.wrappers import AbsorbAfterTermination
+from lhyrl.envs.wrappers import AbsorbAfterTermination, ContinueAfterTermination
 from lhyrl.metrics import EvalResult, evaluate_policy
 from lhyrl.runs.common import MODEL_FILE, Built, Evaluation
 from lhyrl.runs.experts import describe_expert, resolve_expert
@@ -483,7 +483,10 @@ def make_adversarial(
         domain = config.third_person.learner_domain
         wrappers.append(partial(DomainFrames, view=domain, size=frame_size))
     venv = make_vec_env(
-        config.env,
+        # inside SB3's Monitor, which refuses a step after termination
+        partial(_continuing, config.env, section.continue_horizon)
+        if section.continue_horizon
+        else config.env,
         n_envs=section.n_envs,
         seed=config.seed,
         wrapper_class=partial(_wrapped, wrappers=wrappers) if wrappers else None,
@@ -524,7 +527,12 @@ def make_adversarial(
         tp = config.third_person
         return ThirdPersonGAIL(
             failure_demonstrations=record_failures(
-                config.env, tp.demos_domain, frame_size, tp.failure_episodes, seed=config.seed
+                config.env,
+                tp.demos_domain,
+                frame_size,
+                tp.failure_episodes,
+                seed=config.seed,
+                continue_horizon=section.continue_horizon,
             ),
             failure_ratio=tp.failure_ratio if tp.failure_episodes else 0.0,
             domain_confusion=tp.domain_confusion,
@@ -545,18 +553,31 @@ def _wrapped(
     return env
 
 
+def _continuing(env_id: str, horizon: int, **kwargs: Any) -> gym.Env[Any, Any]:
+    return ContinueAfterTermination(gym.make(env_id, **kwargs), horizon=horizon)
+
+
 def record_failures(
-    env_id: str, domain: str, frame_size: int, episodes: int, *, seed: int
+    env_id: str,
+    domain: str,
+    frame_size: int,
+    episodes: int,
+    *,
+    seed: int,
+    continue_horizon: int = 0,
 ) -> Demonstrations | None:
     """``episodes`` episodes of a uniformly random policy with frames in ``domain``, or None.
 
     Third-person GAIL's failures: negatives of the discriminator from the expert's domain.
+    With ``continue_horizon``, each lasts that many steps, the env running on after it
+    terminates (as the learner's episodes do).
     """
     if episodes == 0:
         return None
     from lhyrl.envs.third_person import DomainFrames
 
-    env = DomainFrames(gym.make(env_id), domain, size=frame_size)
+    base = _continuing(env_id, continue_horizon) if continue_horizon else gym.make(env_id)
+    env = DomainFrames(base, domain, size=frame_size)
     recorded = collect_episodes(
         env,
         random_policy(env.action_space, seed=seed + 1),

@@ -136,6 +136,9 @@ def test_bad_stabilizer_settings_are_refused(demos: Demonstrations) -> None:
         _trainer(GAIL, demos, gen_warmup_rounds=-1)
     with pytest.raises(ConfigError, match="absorb_horizon"):
         make_config({"algo": "gail", "env": "CartPole-v1", "demos": "x", "absorb_horizon": -5})
+    both = {"absorb_horizon": 100, "continue_horizon": 100}
+    with pytest.raises(ConfigError, match="not both"):
+        make_config({"algo": "gail", "env": "CartPole-v1", "demos": "x", **both})
 
 
 def test_airl_softplus_generator_reward_is_positive_and_keeps_the_discriminator(

@@ -203,3 +203,35 @@ def test_lhyrl_train_runs_third_person_gail_and_refuses_demos_without_frames(
         train_run(make_config({**values, "demos": str(plain)}))
     with pytest.raises(ConfigError, match="no third-person views"):
         train_run(make_config({**values, "env": "Hopper-v5"}))
+
+
+def test_continue_horizon_fixes_the_length_of_learner_and_failure_episodes(
+    expert: Demonstrations, tmp_path
+) -> None:
+    import csv
+
+    from lhyrl.config import make_config
+    from lhyrl.data import save_npz
+    from lhyrl.runs import train_run
+    from lhyrl.runs.imitation import record_failures
+
+    failed = record_failures(ENV, "third-person", 16, 2, seed=0, continue_horizon=40)
+    assert failed is not None
+    assert [len(ep.acts) for ep in failed.episodes] == [40, 40]  # random: falls in ~10
+    assert all(ep.frames is not None and len(ep.frames) == 41 for ep in failed.episodes)
+    values = {
+        "algo": "third-person-gail",
+        "env": ENV,
+        "demos": str(save_npz(tmp_path / "expert.npz", expert)),
+        "total_timesteps": 512,
+        "n_envs": 2,
+        "gen_n_steps": 128,
+        "eval_episodes": 2,
+        "failure_episodes": 2,
+        "continue_horizon": 40,
+        "runs_dir": str(tmp_path / "runs"),
+    }
+    run_dir = train_run(make_config(values))
+    rows = list(csv.DictReader((run_dir / "progress.csv").open()))
+    lengths = {float(r["rollout/ep_len_mean"]) for r in rows if r.get("rollout/ep_len_mean")}
+    assert lengths == {40.0}
