@@ -8,6 +8,7 @@ import pytest
 import torch
 from stable_baselines3.common.env_util import make_vec_env
 
+from lhyrl.nn.gan import apply_spectral_norm
 from lhyrl.rewards import (
     BasicRewardNet,
     LearnedRewardWrapper,
@@ -68,6 +69,20 @@ def test_reward_net_file_round_trip(cls: type, tmp_path) -> None:
     loaded = load_reward_net(path)
     assert type(loaded) is cls
     np.testing.assert_allclose(loaded.predict(*_batch()), net.predict(*_batch()), rtol=1e-6)
+
+
+def test_a_trainers_spectral_norm_survives_the_file(tmp_path) -> None:
+    """The remedy ``spectral_norm`` is applied by the trainer after construction."""
+    net = apply_spectral_norm(BasicRewardNet(observation_space=OBS_SPACE, action_space=ACT_SPACE))
+    net.eval()
+    path = save_reward_net(tmp_path / "reward.pt", net)
+    loaded = load_reward_net(path).eval()
+    np.testing.assert_allclose(loaded.predict(*_batch()), net.predict(*_batch()), rtol=1e-6)
+    data = torch.load(path, weights_only=True)
+    del data["spectral_norm_applied"]  # a file from before the flag: known by its keys
+    torch.save(data, tmp_path / "old.pt")
+    old = load_reward_net(tmp_path / "old.pt").eval()
+    np.testing.assert_allclose(old.predict(*_batch()), net.predict(*_batch()), rtol=1e-6)
 
 
 def test_loading_a_file_that_is_not_a_reward_net_fails_clearly(tmp_path) -> None:
