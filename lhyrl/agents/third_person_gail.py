@@ -100,6 +100,12 @@ class ThirdPersonGAIL(GAIL):
         failure_demonstrations: Episodes of a non-expert (e.g. random) policy with frames in
             the expert's domain; ``None``: no failures (then the expert's domain holds only
             the expert, and domain confusion works against the discriminator).
+        own_failure_demonstrations: Episodes of a non-expert (random) policy with frames in
+            the learner's own domain. With them (and ``failure_demonstrations``), the domain
+            classifier compares the two domains on non-expert frames only: the failures of
+            each. Otherwise it compares the expert's domain (expert and failures) with the
+            learner's frames, and when the two show different behaviour (an upright pole
+            against a falling one), features that hide the domain must hide the behaviour too.
         failure_ratio: Share of each batch of negatives drawn from the failures.
         domain_confusion: Reverse the domain classifier's gradient into the features. False
             gives plain image GAIL: the domain classifier is still trained, but as a probe
@@ -129,6 +135,7 @@ class ThirdPersonGAIL(GAIL):
         demonstrations: Demonstrations,
         venv: VecEnv | gym.Env[Any, Any],
         failure_demonstrations: Demonstrations | None = None,
+        own_failure_demonstrations: Demonstrations | None = None,
         failure_ratio: float = 0.5,
         domain_confusion: bool = True,
         domain_loss_weight: float = 1.0,
@@ -147,6 +154,20 @@ class ThirdPersonGAIL(GAIL):
                 raise ValueError(
                     f"the failures' frames are {failures[0].shape[1:]}, the demonstrations' "
                     f"{expert_frames[0].shape[1:]}"
+                )
+        own_failures = None
+        if own_failure_demonstrations is not None:
+            if failures is None:
+                raise ValueError(
+                    "own_failure_demonstrations are compared with failure_demonstrations: give both"
+                )
+            own_failures = frame_pairs(
+                own_failure_demonstrations, what="own failure demonstrations"
+            )
+            if own_failures[0].shape[1:] != expert_frames[0].shape[1:]:
+                raise ValueError(
+                    f"the own failures' frames are {own_failures[0].shape[1:]}, the "
+                    f"demonstrations' {expert_frames[0].shape[1:]}"
                 )
         if not 0.0 <= failure_ratio < 1.0:
             raise ValueError(f"failure_ratio must lie in [0, 1), got {failure_ratio}")
@@ -178,6 +199,8 @@ class ThirdPersonGAIL(GAIL):
         """The expert's frame pairs: before and after each step, ``(N, S, S, 3)`` each."""
         self.failure_frames = failures
         """The failures' frame pairs, or None."""
+        self.own_failure_frames = own_failures
+        """The learner's domain's failure frame pairs (the domain classifier's), or None."""
         self.failure_ratio = float(failure_ratio) if failures is not None else 0.0
         self.domain_confusion = bool(domain_confusion)
         self.domain_loss_weight = float(domain_loss_weight)
@@ -265,13 +288,24 @@ class ThirdPersonGAIL(GAIL):
         domain = torch.cat([real["domain"], fake["domain"]])  # (2B,) 1 = the expert's
         expert = torch.cat([torch.ones_like(real["domain"]), torch.zeros_like(fake["domain"])])
         disc_logits, domain_logits = member.heads(x)  # (2B,), (2B,)
+        says_expert = self.objective.says_real(disc_logits.detach())
+        learner = (domain <= 0.5) & (expert < 0.5)
+        failure = (domain > 0.5) & (expert < 0.5)
+        if self.own_failure_frames is not None:  # the domains compared on failures only
+            assert self.failure_frames is not None
+            n = max(1, len(x) // 4)
+            pairs = [
+                self._frame_batch(*(f[idx] for f in frames), domain=label)
+                for frames, label in ((self.failure_frames, 1.0), (self.own_failure_frames, 0.0))
+                for idx in [self.np_rng.integers(len(frames[0]), size=n)]
+            ]
+            domain = torch.cat([pair["domain"] for pair in pairs])  # (2n,)
+            x = torch.cat([pair["features"] for pair in pairs])  # (2n, D)
+            _, domain_logits = member.heads(x)
         losses = F.binary_cross_entropy_with_logits(domain_logits, domain, reduction="none")
         theirs, ours = domain > 0.5, domain <= 0.5
         loss = 0.5 * (_mean(losses, theirs) + _mean(losses, ours))  # both domains weigh alike
         says_theirs = domain_logits > 0
-        says_expert = self.objective.says_real(disc_logits.detach())
-        learner = ours & (expert < 0.5)
-        failure = theirs & (expert < 0.5)
         measures = {
             "domain_loss": float(loss.detach()),
             "domain_accuracy": 0.5

@@ -154,6 +154,10 @@ class ThirdPersonConfig:
     negatives of the discriminator (0: none)."""
     failure_ratio: float = 0.5
     """Third-person GAIL: share of the discriminator's negatives drawn from the failures."""
+    domain_on_failures: bool = False
+    """Third-person GAIL: the domain classifier compares random-policy episodes of the two
+    domains (the failures, and as many recorded in the learner's domain), not the expert's
+    domain with the learner's frames, whose behaviour differs."""
     frame_channels: list[int] = field(default_factory=lambda: [16, 32, 32])
     """Third-person GAIL: channels of the CNN's stride-2 convolutions."""
     frame_features: int = 128
@@ -171,6 +175,8 @@ class ThirdPersonConfig:
             raise ConfigError(f"failure_ratio must lie in [0, 1), got {self.failure_ratio}")
         if self.domain_loss_weight < 0 or self.reversal < 0:
             raise ConfigError("domain_loss_weight and reversal must be >= 0")
+        if self.domain_on_failures and not self.failure_episodes:
+            raise ConfigError("domain_on_failures compares failures: set failure_episodes > 0")
 
 
 @dataclass

@@ -534,6 +534,16 @@ def make_adversarial(
                 seed=config.seed,
                 continue_horizon=section.continue_horizon,
             ),
+            own_failure_demonstrations=record_failures(
+                config.env,
+                tp.learner_domain,
+                frame_size,
+                tp.failure_episodes,
+                seed=config.seed + 1,
+                continue_horizon=section.continue_horizon,
+            )
+            if tp.domain_on_failures
+            else None,
             failure_ratio=tp.failure_ratio if tp.failure_episodes else 0.0,
             domain_confusion=tp.domain_confusion,
             domain_loss_weight=tp.domain_loss_weight,

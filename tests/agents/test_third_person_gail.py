@@ -32,20 +32,24 @@ def expert(tmp_path_factory) -> Demonstrations:
     )
 
 
-@pytest.fixture(scope="module")
-def failures() -> Demonstrations:
-    """Thirty episodes of a random policy in the expert's (third-person) domain."""
-    env = DomainFrames(gym.make(ENV), "third-person", size=SIZE)
+def random_episodes(domain: str, n: int, seed: int) -> Demonstrations:
+    env = DomainFrames(gym.make(ENV), domain, size=SIZE)
     episodes = collect_episodes(
         env,
-        random_policy(env.action_space, seed=1),
-        n_episodes=30,
-        seed=100,
+        random_policy(env.action_space, seed=seed),
+        n_episodes=n,
+        seed=100 * seed,
         progress=False,
         record_frames=True,
     )
     env.close()
     return Demonstrations(episodes, env.observation_space, env.action_space)
+
+
+@pytest.fixture(scope="module")
+def failures() -> Demonstrations:
+    """Thirty episodes of a random policy in the expert's (third-person) domain."""
+    return random_episodes("third-person", 30, seed=1)
 
 
 def learner_env(seed: int = 0, n_envs: int = 4):
@@ -101,6 +105,40 @@ def test_domain_confusion_hides_the_domain_but_not_the_expert(
     logged = (tmp_path / "progress.csv").read_text().splitlines()[0].split(",")
     for key in ("train/disc_loss", "train/disc_accuracy", "train/domain_accuracy"):
         assert key in logged
+
+
+def test_domain_on_failures_compares_the_failures_of_both_domains(
+    expert: Demonstrations, failures: Demonstrations
+) -> None:
+    own = random_episodes("first-person", 10, seed=2)
+    trainer = make(expert, failures, own_failure_demonstrations=own)
+    seen: list[np.ndarray] = []
+    heads = FrameRewardNet.heads
+
+    def spy(net: FrameRewardNet, x: torch.Tensor):
+        seen.append(x.detach().numpy())
+        return heads(net, x)
+
+    FrameRewardNet.heads = spy  # type: ignore[method-assign]
+    try:
+        trainer.train_generator()
+        stats = trainer.train_discriminator()
+    finally:
+        FrameRewardNet.heads = heads  # type: ignore[method-assign]
+    assert 0.0 <= stats["domain_accuracy"] <= 1.0
+    # each step scores its batch, then the domain classifier's: failures of both domains
+    net = trainer.frame_net
+    theirs = net.frame_features(*trainer.failure_frames).numpy()
+    ours = net.frame_features(*trainer.own_failure_frames).numpy()
+    domain_batch = seen[1]
+    half = len(domain_batch) // 2
+    assert half == 64 // 2
+    rows = {row.tobytes() for row in theirs}
+    assert all(row.tobytes() in rows for row in domain_batch[:half])
+    rows = {row.tobytes() for row in ours}
+    assert all(row.tobytes() in rows for row in domain_batch[half:])
+    with pytest.raises(ValueError, match="give both"):
+        ThirdPersonGAIL(demonstrations=expert, venv=learner_env(), own_failure_demonstrations=own)
 
 
 def test_checkpoint_resume_restores_both_heads_and_the_optimizer(
@@ -210,7 +248,7 @@ def test_continue_horizon_fixes_the_length_of_learner_and_failure_episodes(
 ) -> None:
     import csv
 
-    from lhyrl.config import make_config
+    from lhyrl.config import ConfigError, make_config
     from lhyrl.data import save_npz
     from lhyrl.runs import train_run
     from lhyrl.runs.imitation import record_failures
@@ -229,9 +267,12 @@ def test_continue_horizon_fixes_the_length_of_learner_and_failure_episodes(
         "eval_episodes": 2,
         "failure_episodes": 2,
         "continue_horizon": 40,
+        "domain_on_failures": True,
         "runs_dir": str(tmp_path / "runs"),
     }
     run_dir = train_run(make_config(values))
     rows = list(csv.DictReader((run_dir / "progress.csv").open()))
     lengths = {float(r["rollout/ep_len_mean"]) for r in rows if r.get("rollout/ep_len_mean")}
     assert lengths == {40.0}
+    with pytest.raises(ConfigError, match="domain_on_failures compares failures"):
+        make_config({**values, "failure_episodes": 0})
