@@ -19,7 +19,26 @@ import gymnasium as gym
 import numpy as np
 
 
-class AbsorbAfterTermination(gym.Wrapper[Any, Any, Any, Any]):
+class _FixedHorizon(gym.Wrapper[Any, Any, Any, Any]):
+    """Counts an episode's steps up to ``horizon`` and remembers whether it has terminated."""
+
+    def __init__(self, env: gym.Env[Any, Any], horizon: int) -> None:
+        super().__init__(env)
+        if horizon < 1:
+            raise ValueError(f"horizon must be >= 1; got {horizon}")
+        self.horizon = int(horizon)
+        self._t = 0
+        self._ended = False  # the env has terminated in this episode
+        self._last_obs: Any = None
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        """Reset the env and the step counter."""
+        obs, info = self.env.reset(**kwargs)
+        self._t, self._ended, self._last_obs = 0, False, obs
+        return obs, info
+
+
+class AbsorbAfterTermination(_FixedHorizon):
     """Fixed-horizon episodes: after termination, repeat the terminal observation with reward 0.
 
     Args:
@@ -30,36 +49,20 @@ class AbsorbAfterTermination(gym.Wrapper[Any, Any, Any, Any]):
     ``terminated`` flag of the step that entered it is in ``info["inner_terminated"]``.
     """
 
-    def __init__(self, env: gym.Env[Any, Any], horizon: int) -> None:
-        super().__init__(env)
-        if horizon < 1:
-            raise ValueError(f"horizon must be >= 1; got {horizon}")
-        self.horizon = int(horizon)
-        self._t = 0
-        self._absorbed = False
-        self._last_obs: Any = None
-
-    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
-        """Reset the env and the step counter."""
-        obs, info = self.env.reset(**kwargs)
-        self._t, self._absorbed, self._last_obs = 0, False, obs
-        return obs, info
-
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Step the env, or stay in the absorbing state once it has terminated."""
         self._t += 1
         truncated = self._t >= self.horizon
-        if self._absorbed:
+        if self._ended:
             return np.array(self._last_obs, copy=True), 0.0, False, truncated, {"absorbed": True}
         obs, reward, terminated, inner_truncated, info = self.env.step(action)
         self._last_obs = obs
         info = {**info, "absorbed": False, "inner_terminated": terminated}
-        if terminated:
-            self._absorbed = True
+        self._ended = bool(terminated)
         return obs, reward, False, truncated or (inner_truncated and not terminated), info
 
 
-class ContinueAfterTermination(gym.Wrapper[Any, Any, Any, Any]):
+class ContinueAfterTermination(_FixedHorizon):
     """Fixed-horizon episodes: the env's termination is ignored and its dynamics run on.
 
     Every episode lasts ``horizon`` steps (or until the env truncates it first): a terminal
@@ -75,24 +78,10 @@ class ContinueAfterTermination(gym.Wrapper[Any, Any, Any, Any]):
     ``info["failed"]`` whether the episode has terminated at or before it.
     """
 
-    def __init__(self, env: gym.Env[Any, Any], horizon: int) -> None:
-        super().__init__(env)
-        if horizon < 1:
-            raise ValueError(f"horizon must be >= 1; got {horizon}")
-        self.horizon = int(horizon)
-        self._t = 0
-        self._failed = False
-
-    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
-        """Reset the env and the step counter."""
-        obs, info = self.env.reset(**kwargs)
-        self._t, self._failed = 0, False
-        return obs, info
-
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Step the env; never terminate, truncate at the horizon."""
         self._t += 1
         obs, reward, terminated, truncated, info = self.env.step(action)
-        self._failed = self._failed or bool(terminated)
-        info = {**info, "inner_terminated": terminated, "failed": self._failed}
+        self._ended = self._ended or bool(terminated)
+        info = {**info, "inner_terminated": terminated, "failed": self._ended}
         return obs, reward, False, truncated or self._t >= self.horizon, info
