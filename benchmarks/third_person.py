@@ -96,7 +96,7 @@ def run_cell(env_id: str, method: str, seed: int, runs_dir: str, quick: bool) ->
 
     torch.set_num_threads(1)
     from lhyrl.config import make_config
-    from lhyrl.runs import EVAL_FILE, train_run
+    from lhyrl.runs import EVAL_FILE, EVALUATIONS_FILE, train_run
 
     spec = dict(METHODS[method])
     algo, domain = spec.pop("algo"), spec.pop("demos")
@@ -118,6 +118,9 @@ def run_cell(env_id: str, method: str, seed: int, runs_dir: str, quick: bool) ->
         else:
             keys.pop("epochs")
         values.update(keys)
+    if algo != "bc" and not quick:  # evaluate 10 times along the run: the learning curve
+        budget = make_config(values).adversarial.total_timesteps
+        values["eval_every"] = budget // 10
     start = time.perf_counter()
     run_dir = train_run(make_config(values))
     evaluation = json.loads((run_dir / EVAL_FILE).read_text())
@@ -142,6 +145,9 @@ def run_cell(env_id: str, method: str, seed: int, runs_dir: str, quick: bool) ->
             for r in rows
             if r.get("rollout/ep_rew_mean") and r.get("time/total_timesteps")
         ]
+        if (run_dir / EVALUATIONS_FILE).is_file():
+            evaluations = json.loads((run_dir / EVALUATIONS_FILE).read_text())
+            entry["eval_curve"] = [(e["step"], e["normalized_return"]) for e in evaluations]
     return entry
 
 
@@ -177,6 +183,17 @@ def reward_auc(entry: dict[str, Any], runs_dir: Path, max_pairs: int = 2000) -> 
         scores.append(logits.numpy())
     x, y = scores[0][:, None], scores[1][None, :]
     return float((x > y).mean() + 0.5 * (x == y).mean())
+
+
+def steps_to(cells: list[dict[str, Any]], threshold: float) -> str:
+    """Mean env steps to the first evaluation at or above ``threshold`` (and how many got there)."""
+    curves = [r["eval_curve"] for r in cells if r.get("eval_curve")]
+    if not curves:
+        return "-"
+    got = [next((s for s, v in c if v >= threshold), None) for c in curves]
+    reached = [s for s in got if s is not None]
+    mean = f"{np.mean(reached):,.0f}" if reached else "never"
+    return f"{mean} ({len(reached)}/{len(curves)})"
 
 
 def _find(data: Any, key: str) -> Any:
@@ -238,12 +255,13 @@ def write_results(results: list[dict[str, Any]], quick: bool) -> None:
                     _fmt([r["train_seconds"] for r in cells], 0),
                     _fmt(domain, 2),
                     _fmt(auc, 2),
+                    steps_to(cells, 0.8),
                 ]
             )
         random_returns = [r["random_return"] for r in done if r.get("random_return") is not None]
         if random_returns:
             rows.append(
-                [env_id, "random", "-", "0.000", _fmt(random_returns[:1], 1), "0", "-", "-"]
+                [env_id, "random", "-", "0.000", _fmt(random_returns[:1], 1), "0", "-", "-", "-"]
             )
     notes = (
         "normalized: (R - R_random) / (R_expert - R_random) of the final policy on the "
@@ -253,13 +271,25 @@ def write_results(results: list[dict[str, Any]], quick: bool) -> None:
         "final discriminator scores a transition of the expert above one of a random policy, "
         "both seen in the learner's own domain (20 random episodes, the expert's first-person "
         "demonstrations; 0.5: its reward cannot tell them apart where the learner acts). "
+        "steps to 0.8: env steps to the first of the 10 evaluations along a run at or above "
+        "0.8 of the expert, mean over the seeds that reached it (how many did). "
         "BC reads the expert's "
         "actions, which a third-person learner never sees: it is a reference."
     )
     write_table(
         f"{NAME}{'_quick' if quick else ''}",
         "Third-person imitation (Stadie et al. 2017): expert seen from elsewhere",
-        ["env", "method", "seeds", "normalized", "return", "train s", "domain acc.", "reward AUC"],
+        [
+            "env",
+            "method",
+            "seeds",
+            "normalized",
+            "return",
+            "train s",
+            "domain acc.",
+            "reward AUC",
+            "steps to 0.8",
+        ],
         rows,
         notes,
     )
@@ -270,7 +300,11 @@ def write_results(results: list[dict[str, Any]], quick: bool) -> None:
 
 def plot(results: list[dict[str, Any]]) -> Any:
     """One panel per env: each GAIL method's normalized training return over env steps."""
-    envs = [e for e in ENVS if any(r["env"] == e and r.get("curve") for r in results)]
+    envs = [
+        e
+        for e in ENVS
+        if any(r["env"] == e and (r.get("curve") or r.get("eval_curve")) for r in results)
+    ]
     if not envs:
         return None
     import matplotlib
@@ -284,13 +318,17 @@ def plot(results: list[dict[str, Any]]) -> Any:
             for j, r in enumerate(
                 x for x in results if x["env"] == env_id and x["method"] == method
             ):
-                if not r.get("curve"):
+                if r.get("eval_curve"):  # periodic evaluations, normalized already
+                    steps, normalized = np.asarray(r["eval_curve"], dtype=float).T
+                elif r.get("curve"):  # older entries: the training episodes' return
+                    steps, returns = np.asarray(r["curve"], dtype=float).T
+                    span = (r["reference_return"] or 1.0) - (r["random_return"] or 0.0)
+                    normalized = (returns - (r["random_return"] or 0.0)) / (span or 1.0)
+                else:
                     continue
-                steps, returns = np.asarray(r["curve"], dtype=float).T
-                span = (r["reference_return"] or 1.0) - (r["random_return"] or 0.0)
                 ax.plot(
                     steps,
-                    (returns - (r["random_return"] or 0.0)) / (span or 1.0),
+                    normalized,
                     color=f"C{i}",
                     alpha=0.8,
                     label=method if j == 0 else None,
@@ -298,7 +336,7 @@ def plot(results: list[dict[str, Any]]) -> Any:
         ax.axhline(1.0, color="gray", linestyle="--", linewidth=1)
         ax.axhline(0.0, color="gray", linestyle=":", linewidth=1)
         ax.set_xlabel("env steps")
-        ax.set_ylabel("normalized training return")
+        ax.set_ylabel("normalized return (evaluations; older runs: training episodes)")
         ax.set_title(env_id)
         ax.legend(fontsize=8)
     figure.tight_layout()
@@ -348,6 +386,7 @@ def frames_figure(size: int = 32, steps: int = 10) -> Path:
 
 
 def main() -> None:
+    global NAME
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--envs", nargs="+", default=list(ENVS), choices=list(ENVS))
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
@@ -358,7 +397,13 @@ def main() -> None:
     parser.add_argument("--table-only", action="store_true", help="rebuild the table, train none")
     parser.add_argument("--rerun", action="store_true", help="retrain cells that have entries")
     parser.add_argument("--frames-only", action="store_true", help="only the frames' PNG")
+    parser.add_argument(
+        "--results-name",
+        default=NAME,
+        help="name of the results' JSON, table and PNG (to run two parts at once, then merge)",
+    )
     args = parser.parse_args()
+    NAME = args.results_name
     frames_figure()
     if args.frames_only:
         return
