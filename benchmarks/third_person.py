@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import multiprocessing
 import shlex
@@ -41,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import RESULTS, write_table
+from common import RESULTS, first_reaching, write_table
 
 NAME = "third_person"
 
@@ -118,11 +119,12 @@ def run_cell(env_id: str, method: str, seed: int, runs_dir: str, quick: bool) ->
         else:
             keys.pop("epochs")
         values.update(keys)
+    config = make_config(values)
     if algo != "bc" and not quick:  # evaluate 10 times along the run: the learning curve
-        budget = make_config(values).adversarial.total_timesteps
-        values["eval_every"] = budget // 10
+        budget = config.adversarial.total_timesteps
+        config = dataclasses.replace(config, eval_every=budget // 10)
     start = time.perf_counter()
-    run_dir = train_run(make_config(values))
+    run_dir = train_run(config)
     evaluation = json.loads((run_dir / EVAL_FILE).read_text())
     entry: dict[str, Any] = {
         "env": env_id,
@@ -190,8 +192,10 @@ def steps_to(cells: list[dict[str, Any]], threshold: float) -> str:
     curves = [r["eval_curve"] for r in cells if r.get("eval_curve")]
     if not curves:
         return "-"
-    got = [next((s for s, v in c if v >= threshold), None) for c in curves]
-    reached = [s for s in got if s is not None]
+    got = [
+        first_reaching([{"env_steps": s, "normalized": v} for s, v in c], threshold) for c in curves
+    ]
+    reached = [g["env_steps"] for g in got if g is not None]
     mean = f"{np.mean(reached):,.0f}" if reached else "never"
     return f"{mean} ({len(reached)}/{len(curves)})"
 

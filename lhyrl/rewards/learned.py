@@ -27,7 +27,6 @@ from stable_baselines3.common.preprocessing import get_flattened_obs_dim, prepro
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvStepReturn
 from torch import Tensor, nn
-from torch.nn.utils import parametrize
 
 from lhyrl.data.spaces import space_from_description, space_to_description
 from lhyrl.files import atomic_write
@@ -511,10 +510,6 @@ def save_reward_net(path: str | os.PathLike[str], net: RewardNet) -> Path:
         "reward_net_class": type(net).__name__,
         "config": net.config(),
         "state_dict": {k: v.detach().cpu() for k, v in net.state_dict().items()},
-        # set by a trainer's remedy after construction, so not in the config
-        "spectral_norm_applied": any(
-            parametrize.is_parametrized(layer, "weight") for layer in net.modules()
-        ),
     }
     return atomic_write(path, lambda tmp: torch.save(data, tmp))
 
@@ -541,8 +536,9 @@ def load_reward_net(path: str | os.PathLike[str], *, device: str = "cpu") -> Rew
             config[key] = tuple(config[key])
     net = _REWARD_NETS[data["reward_net_class"]](**config)
     state = data["state_dict"]
-    if data.get("spectral_norm_applied") or any(".parametrizations.weight." in k for k in state):
-        apply_spectral_norm(net)  # files written before the flag: known by their keys
+    if any(".parametrizations.weight." in k for k in state):
+        # a trainer's remedy, applied after construction, so not in the config
+        apply_spectral_norm(net)
     net.load_state_dict(state)
     return net.to(device)
 

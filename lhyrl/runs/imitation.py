@@ -525,25 +525,20 @@ def make_adversarial(
         )
     if config.algo == "third-person-gail":
         tp = config.third_person
+        failures_in = partial(
+            record_failures,
+            config.env,
+            frame_size=frame_size,
+            episodes=tp.failure_episodes,
+            continue_horizon=section.continue_horizon,
+        )
         return ThirdPersonGAIL(
-            failure_demonstrations=record_failures(
-                config.env,
-                tp.demos_domain,
-                frame_size,
-                tp.failure_episodes,
-                seed=config.seed,
-                continue_horizon=section.continue_horizon,
+            failure_demonstrations=failures_in(tp.demos_domain, seed=config.seed),
+            own_failure_demonstrations=(
+                failures_in(tp.learner_domain, seed=config.seed + 1)
+                if tp.domain_on_failures
+                else None
             ),
-            own_failure_demonstrations=record_failures(
-                config.env,
-                tp.learner_domain,
-                frame_size,
-                tp.failure_episodes,
-                seed=config.seed + 1,
-                continue_horizon=section.continue_horizon,
-            )
-            if tp.domain_on_failures
-            else None,
             failure_ratio=tp.failure_ratio if tp.failure_episodes else 0.0,
             domain_confusion=tp.domain_confusion,
             domain_loss_weight=tp.domain_loss_weight,
@@ -564,7 +559,9 @@ def _wrapped(
 
 
 def _continuing(env_id: str, horizon: int, **kwargs: Any) -> gym.Env[Any, Any]:
-    return ContinueAfterTermination(gym.make(env_id, **kwargs), horizon=horizon)
+    """``env_id`` made, and run on after termination for ``horizon`` steps (0: as it is)."""
+    env = gym.make(env_id, **kwargs)
+    return ContinueAfterTermination(env, horizon=horizon) if horizon else env
 
 
 def record_failures(
@@ -586,8 +583,7 @@ def record_failures(
         return None
     from lhyrl.envs.third_person import DomainFrames
 
-    base = _continuing(env_id, continue_horizon) if continue_horizon else gym.make(env_id)
-    env = DomainFrames(base, domain, size=frame_size)
+    env = DomainFrames(_continuing(env_id, continue_horizon), domain, size=frame_size)
     recorded = collect_episodes(
         env,
         random_policy(env.action_space, seed=seed + 1),
